@@ -1,0 +1,196 @@
+/**
+ * C backend (nn4mc style): a Program becomes model.h (the API) + model.c (const weights in flash, one
+ * static arena, one static function per step, no malloc). The op modules emit the per-step code
+ * (compiler/ops/<op>/c.ts); this file lays out memory, the API functions and the file framing.
+ */
+import { fail } from '../../errors.js';
+import type { BufferRef, DType, Program, Step } from '../../plan/program.js';
+import { elementCount } from '../../plan/program.js';
+import { emitDenseF32C, emitDenseS8C, denseS8Kernel } from '../../ops/dense/c.js';
+import { emitDequantizeC, emitQuantizeC } from '../../ops/quantize/c.js';
+import { cFloat, cIdent, cString, type CEmitOptions, type CStepEmission } from './cformat.js';
+
+export type { CEmitOptions } from './cformat.js';
+
+export interface CSources {
+  'model.h': string;
+  'model.c': string;
+}
+
+/** Extra flash the 'auto' policy allows for pre-extended (int16) weights. */
+const AUTO_INT16_EXTRA_BYTES = 32 * 1024;
+
+const STEP_TYPES: Record<Step['op'], [DType, DType]> = {
+  quantize: ['float32', 'int8'],
+  dequantize: ['int8', 'float32'],
+  dense_s8: ['int8', 'int8'],
+  dense_f32: ['float32', 'float32'],
+};
+
+const C_TYPE: Record<DType, string> = { float32: 'float', int8: 'int8_t', int32: 'int32_t' };
+
+function resolveDspWeights(program: Program, opts: CEmitOptions): 'int8' | 'int16' {
+  const mode = opts.dspWeights ?? 'auto';
+  if (mode !== 'auto') return mode;
+  let extra = 0;
+  for (const s of program.steps) if (s.op === 'dense_s8') extra += s.weights.length;
+  return extra <= AUTO_INT16_EXTRA_BYTES ? 'int16' : 'int8';
+}
+
+/** Pointer expression for a buffer as seen from inside tf_model_run / tf_model_run_int8. */
+function ptr(ref: BufferRef, where: string): string {
+  const unit = ref.dtype === 'int8' ? 1 : 4;
+  if (ref.offset % unit) fail(`${where}: ${ref.space} offset ${ref.offset} is not aligned for ${ref.dtype}`);
+  if (ref.space === 'arena') {
+    const member = ref.dtype === 'int8' ? 'b' : ref.dtype === 'float32' ? 'f' : 'i';
+    return `tf_arena.${member} + ${ref.offset / unit}`;
+  }
+  if (ref.dtype !== 'float32') fail(`${where}: the ${ref.space} space holds float32, not ${ref.dtype}`);
+  return `${ref.space === 'input' ? 'in' : 'out'} + ${ref.offset / 4}`;
+}
+
+function overlaps(a: BufferRef, b: BufferRef): boolean {
+  if (a.space !== b.space) return false;
+  const aEnd = a.offset + a.length * (a.dtype === 'int8' ? 1 : 4);
+  const bEnd = b.offset + b.length * (b.dtype === 'int8' ? 1 : 4);
+  return a.offset < bEnd && b.offset < aEnd;
+}
+
+function emitStep(step: Step, fn: string, target: CEmitOptions['target'], dsp: 'int8' | 'int16'): CStepEmission {
+  switch (step.op) {
+    case 'quantize': return emitQuantizeC(step, fn);
+    case 'dequantize': return emitDequantizeC(step, fn);
+    case 'dense_s8': return emitDenseS8C(step, fn, denseS8Kernel(target, dsp));
+    case 'dense_f32': return emitDenseF32C(step, fn);
+  }
+}
+
+/** Emits model.h + model.c for one Program. Symbols are prefixed tf_/TF_ (one model per build). */
+export function emitC(program: Program, opts: CEmitOptions): CSources {
+  if (program.format !== 'tinyforge-program/1') fail(`unsupported program format '${program.format}'`);
+  const dsp = resolveDspWeights(program, opts);
+  const inSize = elementCount(program.input.shape);
+  const outSize = elementCount(program.output.shape);
+  const arenaBytes = Math.max(16, Math.ceil(program.arenaBytes / 16) * 16);
+
+  const used = new Set<string>();
+  const fns: string[] = [];
+  const helpers = new Map<string, string>();
+  const includes = new Set<string>(['stdint.h']);
+  const bodies: string[] = [];
+  for (const step of program.steps) {
+    const [tin, tout] = STEP_TYPES[step.op] ?? fail(`${step.name}: unknown op '${(step as Step).op}'`);
+    if (step.in.dtype !== tin || step.out.dtype !== tout) fail(`${step.name}: ${step.op} expects ${tin} -> ${tout}`);
+    if (overlaps(step.in, step.out)) fail(`${step.name}: input and output buffers overlap`);
+    for (const ref of [step.in, step.out]) {
+      const bytes = ref.offset + ref.length * (ref.dtype === 'int8' ? 1 : 4);
+      const cap = ref.space === 'arena' ? arenaBytes : 4 * (ref.space === 'input' ? inSize : outSize);
+      if (bytes > cap) fail(`${step.name}: buffer ends at byte ${bytes}, past the ${ref.space} (${cap} bytes)`);
+    }
+    let fn = `tf_layer_${cIdent(step.name)}`;
+    for (let k = 2; used.has(fn); k++) fn = `tf_layer_${cIdent(step.name)}_${k}`;
+    used.add(fn);
+    fns.push(fn);
+    const e = emitStep(step, fn, opts.target, dsp);
+    for (const [k, v] of Object.entries(e.helpers)) helpers.set(k, v);
+    for (const inc of e.includes) includes.add(inc);
+    bodies.push(e.code);
+  }
+
+  // int8 API: the steps strictly between the first quantize and the last dequantize.
+  const isInt8 = program.quant === 'int8' && !!program.int8Input && !!program.int8Output;
+  const firstQ = program.steps.findIndex((s) => s.op === 'quantize');
+  let lastDq = -1;
+  program.steps.forEach((s, i) => { if (s.op === 'dequantize') lastDq = i; });
+  if (isInt8 && (firstQ < 0 || lastDq < firstQ)) fail(`int8 program '${program.name}' needs a quantize step before a dequantize step`);
+  const inQ = program.input.quant ?? (firstQ >= 0 ? (program.steps[firstQ] as { scale: number; zeroPoint: number }) : undefined);
+  const outQ = program.output.quant ?? (lastDq >= 0 ? (program.steps[lastDq] as { scale: number; zeroPoint: number }) : undefined);
+
+  const call = (i: number) => {
+    const s = program.steps[i];
+    return `  ${fns[i]}(${ptr(s.in, s.name)}, ${ptr(s.out, s.name)});\n`;
+  };
+  let run = `int tf_model_run(const float *in, float *out) {\n`;
+  const runBody = program.steps.map((_, i) => call(i)).join('');
+  if (!/\bin \+/.test(runBody)) run += '  (void)in;\n';
+  if (!/\bout \+/.test(runBody)) run += '  (void)out;\n';
+  if (!/tf_arena/.test(runBody)) run += '  (void)tf_arena;\n';
+  run += runBody + '  return 0;\n}\n';
+
+  let runInt8 = '';
+  if (isInt8) {
+    const i8in = program.int8Input!, i8out = program.int8Output!;
+    let body = '';
+    for (let i = firstQ + 1; i < lastDq; i++) {
+      const s = program.steps[i];
+      if (s.in.space !== 'arena' || s.out.space !== 'arena') fail(`${s.name}: int8 API steps must stay inside the arena`);
+      body += call(i);
+    }
+    runInt8 = `int tf_model_run_int8(const int8_t *in, int8_t *out) {
+  memcpy(${ptr(i8in, 'int8Input')}, in, ${i8in.length});
+${body}  memcpy(out, ${ptr(i8out, 'int8Output')}, ${i8out.length});
+  return 0;
+}\n`;
+    includes.add('string.h');
+  }
+
+  const guard = 'TF_MODEL_H';
+  const quantDefs = (p: string, q?: { scale: number; zeroPoint: number }) =>
+    q ? `#define TF_MODEL_${p}_SCALE ${cFloat(q.scale)} /* ${q.scale} */\n#define TF_MODEL_${p}_ZERO_POINT (${q.zeroPoint})\n` : '';
+  const header = `/* ${program.name}: generated by tinyforge (${opts.target}). Do not edit. */
+#ifndef ${guard}
+#define ${guard}
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TF_MODEL_NAME ${cString(program.name)}
+/* float32 elements per sample */
+#define TF_MODEL_INPUT_SIZE ${inSize}
+#define TF_MODEL_OUTPUT_SIZE ${outSize}
+/* the one static working buffer inside model.c (no heap is used) */
+#define TF_MODEL_ARENA_BYTES ${arenaBytes}
+#define TF_MODEL_INT8 ${isInt8 ? 1 : 0}
+${isInt8 ? `/* int8 API tensor sizes; real = (q - ZERO_POINT) * SCALE */
+#define TF_MODEL_INT8_INPUT_SIZE ${program.int8Input!.length}
+#define TF_MODEL_INT8_OUTPUT_SIZE ${program.int8Output!.length}
+${quantDefs('INPUT', inQ)}${quantDefs('OUTPUT', outQ)}` : ''}
+/* Runs one sample: in[TF_MODEL_INPUT_SIZE] -> out[TF_MODEL_OUTPUT_SIZE]. Returns 0. Not reentrant. */
+int tf_model_run(const float *in, float *out);
+${isInt8 ? `/* int8 API: quantized input -> quantized output (skips the float quantize/dequantize). Returns 0. */
+int tf_model_run_int8(const int8_t *in, int8_t *out);
+` : ''}
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ${guard} */
+`;
+
+  const incs = ['stdint.h', 'string.h', 'math.h'].filter((h) => includes.has(h));
+  const source = `/* ${program.name}: generated by tinyforge (${opts.target}${opts.target === 'cortex-m4f' ? `, ${dsp} DSP weights` : ''}). Do not edit. */
+${incs.map((h) => `#include <${h}>`).join('\n')}
+#include "model.h"
+
+#if defined(__GNUC__)
+#define TF_ALIGNED16 __attribute__((aligned(16)))
+#else
+#define TF_ALIGNED16
+#endif
+
+/* Every intermediate tensor lives here at a planned offset; the union gives each element type a
+   properly typed view of the same storage. */
+static union {
+  int8_t b[${arenaBytes}];
+  float f[${arenaBytes / 4}];
+  int32_t i[${arenaBytes / 4}];
+} tf_arena TF_ALIGNED16;
+
+${[...helpers.values()].join('\n')}
+${bodies.join('\n')}
+${run}${runInt8 ? '\n' + runInt8 : ''}`;
+  return { 'model.h': header, 'model.c': source };
+}

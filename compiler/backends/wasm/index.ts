@@ -1,0 +1,159 @@
+/**
+ * WASM backend: links the prebuilt SIMD kernels (build/kernels.wasm) with one model into a single self-contained
+ * module: weights as data segments, IO buffers and the arena at fixed addresses, `run()` / `run_int8()` calling
+ * the kernels with constant addresses, and a `tinyforge` custom section with JSON metadata (runtime/index.ts reads it).
+ *
+ * Linear memory: [kernel static data][input f32][output f32][arena][constants, 16-byte aligned], each region
+ * 16-byte aligned with 16 bytes of zeroed slack after the IO and arena regions (the int8 kernel reads rows
+ * rounded up to 16 bytes).
+ */
+import binaryen from 'binaryen';
+import { fail } from '../../errors.js';
+import { emitDenseF32Wasm, emitDenseS8Wasm } from '../../ops/dense/wasm.js';
+import { emitDequantizeWasm, emitQuantizeWasm } from '../../ops/quantize/wasm.js';
+import { elementCount, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
+import type { TinyforgeWasmMetadata, TinyforgeTensorMeta } from '../../../runtime/index.js';
+import type { Expr, WasmEmitContext } from './context.js';
+import { kernelsWasm } from './kernels.js';
+
+export type { TinyforgeWasmMetadata } from '../../../runtime/index.js';
+export const WASM_METADATA_SECTION = 'tinyforge';
+
+const FEATURES = binaryen.Features.SIMD128 | binaryen.Features.SignExt | binaryen.Features.MutableGlobals
+  | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory;
+const PAGE = 65536;
+const SLACK = 16;
+const align = (n: number, a: number) => Math.ceil(n / a) * a;
+
+function emitStep(step: Step, ctx: WasmEmitContext): Expr {
+  switch (step.op) {
+    case 'dense_s8': return emitDenseS8Wasm(step, ctx);
+    case 'dense_f32': return emitDenseF32Wasm(step, ctx);
+    case 'quantize': return emitQuantizeWasm(step, ctx);
+    case 'dequantize': return emitDequantizeWasm(step, ctx);
+    default: return fail(`program step '${(step as Step).name}': op '${(step as Step).op}' has no WASM emitter`);
+  }
+}
+
+/** The steps run_int8 executes: everything except the float boundary (quantize from input, dequantize to output). */
+export function int8Steps(program: Program): Step[] {
+  return program.steps.filter((s) => !(s.op === 'quantize' && s.in.space === 'input') && !(s.op === 'dequantize' && s.out.space === 'output'));
+}
+
+interface Segment { offset: number; data: Uint8Array }
+
+export async function emitWasm(program: Program): Promise<Uint8Array> {
+  const kernels = await kernelsWasm();
+  const mod = binaryen.readBinary(kernels);
+  try {
+    mod.setFeatures(FEATURES);
+    return link(mod, program);
+  } finally {
+    mod.dispose();
+  }
+}
+
+function link(mod: binaryen.Module, program: Program): Uint8Array {
+  // Kernel exports -> internal names; then drop them so unused kernels are optimized away.
+  const kernelFn = new Map<string, string>();
+  for (let i = mod.getNumExports() - 1; i >= 0; i--) {
+    const e = binaryen.getExportInfo(mod.getExportByIndex(i));
+    if (e.kind === binaryen.ExternalFunction) kernelFn.set(e.name, e.value);
+    mod.removeExport(e.name);
+  }
+
+  const segments: Segment[] = [];
+  let end = 0;
+  const getInfo = (mod as unknown as { getDataSegmentInfo(ref: number): { offset: number | null; data: ArrayBuffer; passive: boolean } }).getDataSegmentInfo;
+  for (let i = 0; i < (mod as unknown as { getNumDataSegments(): number }).getNumDataSegments(); i++) {
+    const info = getInfo.call(mod, mod.getDataSegmentByIndex(i));
+    if (info.passive || info.offset === null) fail('build/kernels.wasm has a passive data segment; rebuild the kernels with npm run build');
+    segments.push({ offset: info.offset, data: new Uint8Array(info.data) });
+    end = Math.max(end, info.offset + info.data.byteLength);
+  }
+
+  const inLen = elementCount(program.input.shape), outLen = elementCount(program.output.shape);
+  const base: Record<BufferRef['space'], number> = { input: 0, output: 0, arena: 0 };
+  let at = align(Math.max(end, 1024), 64);
+  base.input = at; at = align(at + inLen * 4 + SLACK, 16);
+  base.output = at; at = align(at + outLen * 4 + SLACK, 16);
+  base.arena = at; at = align(at + program.arenaBytes + SLACK, 16);
+  const ioEnd = at;
+  const spaceBytes = { input: inLen * 4, output: outLen * 4, arena: program.arenaBytes };
+
+  const addr = (ref: BufferRef): number => {
+    const bytes = ref.length * (ref.dtype === 'int8' ? 1 : 4);
+    if (ref.offset < 0 || ref.offset + bytes > spaceBytes[ref.space]) {
+      fail(`program ${program.name}: buffer at ${ref.space}+${ref.offset} (${bytes} bytes) lies outside its ${spaceBytes[ref.space]}-byte space; the program file is corrupt`);
+    }
+    return base[ref.space] + ref.offset;
+  };
+
+  const ctx: WasmEmitContext = {
+    addr,
+    data(bytes) {
+      const offset = at;
+      segments.push({ offset, data: bytes.slice() });
+      at = align(at + bytes.byteLength, 16);
+      return offset;
+    },
+    i32: (v) => mod.i32.const(v | 0),
+    f32: (v) => mod.f32.const(Math.fround(v)),
+    call(kernel, args) {
+      const fn = kernelFn.get(kernel);
+      if (!fn) fail(`build/kernels.wasm has no kernel '${kernel}'; rebuild with npm run build`);
+      return mod.call(fn, args, binaryen.none);
+    },
+  };
+
+  // One function per step, emitted once (constants placed once); run/run_int8 call them and binaryen inlines.
+  const stepFn = new Map<Step, string>();
+  program.steps.forEach((step, i) => {
+    const fn = `step${i}_${step.op}`;
+    mod.addFunction(fn, binaryen.none, binaryen.none, [], emitStep(step, ctx));
+    stepFn.set(step, fn);
+  });
+  const body = (steps: Step[]) => steps.length ? mod.block(null, steps.map((s) => mod.call(stepFn.get(s)!, [], binaryen.none)), binaryen.none) : mod.nop();
+  mod.addFunction('run', binaryen.none, binaryen.none, [], body(program.steps));
+  mod.addFunctionExport('run', 'run');
+  const isInt8 = program.quant === 'int8' && !!program.int8Input && !!program.int8Output;
+  if (isInt8) {
+    mod.addFunction('run_int8', binaryen.none, binaryen.none, [], body(int8Steps(program)));
+    mod.addFunctionExport('run_int8', 'run_int8');
+  }
+
+  const globals: Record<string, number> = { input_ptr: base.input, output_ptr: base.output };
+  if (isInt8) { globals.int8_input_ptr = addr(program.int8Input!); globals.int8_output_ptr = addr(program.int8Output!); }
+  for (const [name, value] of Object.entries(globals)) {
+    mod.addGlobal(name, binaryen.i32, false, mod.i32.const(value));
+    mod.addGlobalExport(name, name);
+  }
+
+  const tensor = (io: IOSpec, address: number, int8?: BufferRef): TinyforgeTensorMeta => ({
+    name: io.name, shape: [...io.shape], dtype: io.dtype, ...(io.quant ? { quant: { ...io.quant } } : {}),
+    address, ...(isInt8 && int8 ? { int8Address: addr(int8) } : {}),
+  });
+  const memoryBytes = at + SLACK;
+  const meta: TinyforgeWasmMetadata = {
+    format: 'tinyforge-wasm/1',
+    name: program.name,
+    quant: program.quant,
+    inputs: [tensor(program.input, base.input, program.int8Input)],
+    outputs: [tensor(program.output, base.output, program.int8Output)],
+    arena: { address: base.arena, bytes: program.arenaBytes },
+    constants: { address: ioEnd, bytes: at - ioEnd },
+    memoryBytes,
+    functions: isInt8 ? { run: 'run', runInt8: 'run_int8' } : { run: 'run' },
+  };
+
+  const pages = Math.max(1, Math.ceil(memoryBytes / PAGE));
+  mod.setMemory(pages, pages, 'memory', segments.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
+  mod.addCustomSection(WASM_METADATA_SECTION, new TextEncoder().encode(JSON.stringify(meta)));
+
+  if (!mod.validate()) fail(`internal error: the linked WASM module for ${program.name} does not validate`);
+  binaryen.setOptimizeLevel(3);
+  binaryen.setShrinkLevel(1);
+  mod.optimize();
+  if (!mod.validate()) fail(`internal error: the optimized WASM module for ${program.name} does not validate`);
+  return mod.emitBinary();
+}

@@ -1,0 +1,140 @@
+/**
+ * The compile pipeline: import -> graph IR -> (calibrate + quantize) -> lower + plan memory -> backend,
+ * writing a compiled folder:
+ *   tinyforge.json       manifest (model, target, quant, IO, sizes, quantization report)
+ *   program.safetensors  the lowered program (any backend can be regenerated from it)
+ *   check.safetensors    check vectors: `input` [N, ...], expected `output` (and `output_q` for int8)
+ *   model.wasm           target wasm
+ *   model.c, model.h     targets c and cortex-m4f
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fail } from './errors.js';
+import { executeProgram } from './exec/program.js';
+import { importCheckpoint } from './frontends/index.js';
+import { readSamples } from './io/samples.js';
+import { writeSafetensors } from './io/safetensors.js';
+import { macCount, parameterCount, type Graph } from './ir/graph.js';
+import { runReference } from './ir/reference.js';
+import { lowerFloat, lowerInt8 } from './plan/lower.js';
+import type { Program } from './plan/program.js';
+import { serializeProgram } from './plan/serialize.js';
+import { calibrate, type CalibMethod } from './quant/calibrate.js';
+import { quantizationErrors, type LayerError } from './quant/report.js';
+import { TARGET_NAMES, type TargetName } from '../targets/index.js';
+
+export type QuantMode = 'float32' | 'int8';
+export const QUANT_MODES: readonly QuantMode[] = ['float32', 'int8'];
+
+export interface CompileOptions {
+  target: TargetName;
+  quant: QuantMode;
+  out: string;
+  /** calibration set (safetensors, tensor named like the model input, [N, ...]) */
+  calib?: string;
+  calibMethod?: CalibMethod;
+  percentile?: number;
+  onCalibProgress?: (done: number, total: number) => void;
+}
+
+export interface CompileReport {
+  tool: 'tinyforge';
+  model: string;
+  modelType: string;
+  source: string;
+  target: TargetName;
+  quant: QuantMode;
+  input: Program['input'];
+  output: Program['output'];
+  parameters: number;
+  macs: number;
+  arenaBytes: number;
+  weightBytes: number;
+  calibration?: { file: string; method: CalibMethod; percentile?: number; samples: number; layers: LayerError[]; outputMaxAbsError: number };
+  files: string[];
+  compileMs: number;
+}
+
+/** Bytes of constant data (weights, biases, multipliers, tables) a program carries. */
+export function weightBytes(p: Program): number {
+  let n = 0;
+  for (const s of p.steps) for (const v of Object.values(s)) if (ArrayBuffer.isView(v)) n += (v as Int8Array).byteLength;
+  return n;
+}
+
+/** Deterministic inputs in [-1, 1) for check vectors when no calibration set is given. */
+function syntheticSamples(count: number, length: number): Float32Array[] {
+  let s = 0x9e3779b9;
+  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 31 - 1; };
+  return Array.from({ length: count }, () => Float32Array.from({ length }, next));
+}
+
+export function buildProgram(g: Graph, quant: QuantMode, samples: Float32Array[], opts: Pick<CompileOptions, 'calibMethod' | 'percentile' | 'onCalibProgress'> = {}) {
+  if (quant === 'float32') return { program: lowerFloat(g) };
+  const method = opts.calibMethod ?? 'minmax';
+  const calib = calibrate(g, samples, { method, percentile: opts.percentile ?? 99.99, onProgress: opts.onCalibProgress });
+  const program = lowerInt8(g, calib);
+  return { program, calib, layers: quantizationErrors(g, program, calib, samples) };
+}
+
+export async function compileModel(modelPath: string, opts: CompileOptions): Promise<{ program: Program; graph: Graph; report: CompileReport }> {
+  const t0 = performance.now();
+  if (!TARGET_NAMES.includes(opts.target)) fail(`unknown target '${opts.target}' (supported: ${TARGET_NAMES.join(', ')})`);
+  if (!QUANT_MODES.includes(opts.quant)) fail(`unknown quantization '${opts.quant}' (supported: ${QUANT_MODES.join(', ')})`);
+  const g = importCheckpoint(modelPath);
+  const input = g.inputs[0];
+  let samples: Float32Array[];
+  if (opts.calib) samples = readSamples(opts.calib, input.name, input.shape);
+  else if (opts.quant === 'int8') fail(`${modelPath}: --quant int8 needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
+  else samples = syntheticSamples(8, input.shape.reduce((a, b) => a * b, 1));
+  const built = buildProgram(g, opts.quant, samples, opts);
+  const program = built.program;
+
+  mkdirSync(opts.out, { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, data: string | Uint8Array) => { writeFileSync(join(opts.out, name), data); files.push(name); };
+  write('program.safetensors', serializeProgram(program));
+
+  // Check vectors: a few samples with the oracle's outputs (targets must reproduce them).
+  const check = samples.slice(0, 8);
+  const results = check.map((x) => executeProgram(program, x));
+  const outLen = results[0].output.length, inLen = check[0].length;
+  const cat = <T extends Float32Array | Int8Array>(arrs: T[], C: new (n: number) => T, len: number) => { const o = new C(arrs.length * len); arrs.forEach((a, i) => o.set(a, i * len)); return o; };
+  const checkTensors: Parameters<typeof writeSafetensors>[1] = {
+    input: { dtype: 'F32', shape: [check.length, ...input.shape], data: cat(check, Float32Array, inLen) },
+    output: { dtype: 'F32', shape: [check.length, ...program.output.shape], data: cat(results.map((r) => r.output), Float32Array, outLen) },
+  };
+  if (program.quant === 'int8') checkTensors.output_q = { dtype: 'I8', shape: [check.length, ...program.output.shape], data: cat(results.map((r) => r.outputQ!), Int8Array, outLen) };
+  writeSafetensors(join(opts.out, 'check.safetensors'), checkTensors);
+  files.push('check.safetensors');
+
+  // Backends load lazily: the wasm one pulls in binaryen.
+  if (opts.target === 'wasm') {
+    const { emitWasm } = await import('./backends/wasm/index.js');
+    write('model.wasm', await emitWasm(program));
+  } else {
+    const { emitC } = await import('./backends/c/index.js');
+    const c = emitC(program, { target: opts.target });
+    write('model.h', c['model.h']);
+    write('model.c', c['model.c']);
+  }
+
+  let calibration: CompileReport['calibration'];
+  if (built.calib && opts.calib) {
+    let maxErr = 0;
+    samples.forEach((x) => {
+      const ref = runReference(g, x), got = executeProgram(program, x).output;
+      for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(ref[i] - got[i]));
+    });
+    const method = opts.calibMethod ?? 'minmax';
+    calibration = { file: opts.calib, method, ...(method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}), samples: samples.length, layers: built.layers!, outputMaxAbsError: maxErr };
+  }
+  const report: CompileReport = {
+    tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant: opts.quant,
+    input: program.input, output: program.output, parameters: parameterCount(g), macs: macCount(g),
+    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, files: [...files, 'tinyforge.json'],
+    compileMs: Math.round(performance.now() - t0),
+  };
+  write('tinyforge.json', JSON.stringify(report, null, 2) + '\n');
+  return { program, graph: g, report };
+}

@@ -1,0 +1,36 @@
+/** Picks the frontend for a checkpoint folder by config.json's model_type. One frontend = one file. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { fail } from '../errors.js';
+import { readSafetensors } from '../io/safetensors.js';
+import type { Graph } from '../ir/graph.js';
+import { importMlp, MODEL_TYPE as MLP } from './tinyforge-mlp.js';
+
+export const SUPPORTED_MODEL_TYPES = [MLP];
+
+/** A C-identifier-safe model name from a folder name. */
+export function modelNameFrom(dir: string): string {
+  const n = basename(resolve(dir)).replace(/[^A-Za-z0-9_]/g, '_');
+  return /^[A-Za-z_]/.test(n) ? n : `m_${n}`;
+}
+
+export function importCheckpoint(path: string): Graph {
+  if (!existsSync(path)) fail(`${path}: no such model folder; pass a folder with config.json and model.safetensors`);
+  if (!statSync(path).isDirectory()) fail(`${path}: expected a checkpoint folder (config.json + model.safetensors), got a file`);
+  const cfgFile = join(path, 'config.json');
+  if (!existsSync(cfgFile)) fail(`${cfgFile}: missing; a checkpoint folder needs config.json and model.safetensors`);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  } catch (e) {
+    fail(`${cfgFile}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
+  }
+  if (typeof config !== 'object' || config === null) fail(`${cfgFile}: expected a JSON object`);
+  const weightsFile = join(path, 'model.safetensors');
+  if (!existsSync(weightsFile)) fail(`${weightsFile}: missing; a checkpoint folder needs config.json and model.safetensors`);
+  const type = config.model_type;
+  switch (type) {
+    case MLP: return importMlp(path, config, readSafetensors(weightsFile), modelNameFrom(path));
+    default: fail(`${cfgFile}: unsupported model_type ${JSON.stringify(type)} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
+  }
+}

@@ -1,0 +1,60 @@
+/** `tinyforge inspect`: layer table, parameters, MACs and flash/RAM needs per target and quantization. */
+import { importCheckpoint } from './frontends/index.js';
+import { macCount, parameterCount, type Graph } from './ir/graph.js';
+import { lowerFloat, lowerInt8 } from './plan/lower.js';
+import type { Program } from './plan/program.js';
+import { weightBytes } from './compile.js';
+
+export interface InspectLayer { name: string; op: string; activation: string; input: number[]; output: number[]; parameters: number; macs: number }
+export interface SizeEstimate { target: string; quant: string; flashBytes: number; ramBytes: number; arenaBytes: number; note: string }
+export interface InspectReport { model: string; modelType: string; source: string; parameters: number; macs: number; layers: InspectLayer[]; estimates: SizeEstimate[] }
+
+// Code-size constants measured on the generated C (arm-none-eabi-gcc -O2) and the WASM kernels; a
+// compile for the real target reports exact numbers.
+const C_CODE_BYTES_BASE = 1200, C_CODE_BYTES_PER_LAYER = 160, STACK_BYTES = 256, WASM_BASE_BYTES = 4096;
+
+function sizedPrograms(g: Graph): Record<'float32' | 'int8', Program> {
+  // Arena sizes depend only on shapes, so any calibration range will do here.
+  const ranges = new Map<string, { min: number; max: number }>();
+  for (const v of g.values.keys()) ranges.set(v, { min: -1, max: 1 });
+  for (const n of g.nodes) ranges.set(`${n.name}:preact`, { min: -1, max: 1 });
+  return { float32: lowerFloat(g), int8: lowerInt8(g, { ranges, traces: [] }) };
+}
+
+export function inspectModel(path: string): InspectReport {
+  const g = importCheckpoint(path);
+  const layers = g.nodes.map((n) => ({
+    name: n.name, op: n.op, activation: n.attrs.activation,
+    input: g.values.get(n.input)!.shape, output: g.values.get(n.output)!.shape,
+    parameters: n.attrs.weights.length + n.attrs.bias.length, macs: n.attrs.inFeatures * n.attrs.outFeatures,
+  }));
+  const progs = sizedPrograms(g);
+  const estimates: SizeEstimate[] = [];
+  for (const quant of ['float32', 'int8'] as const) {
+    const p = progs[quant];
+    const w = weightBytes(p);
+    const io = (p.input.shape.reduce((a, b) => a * b, 1) + p.output.shape.reduce((a, b) => a * b, 1)) * 4;
+    estimates.push({ target: 'wasm', quant, flashBytes: WASM_BASE_BYTES + w, ramBytes: p.arenaBytes + io, arenaBytes: p.arenaBytes, note: 'module bytes; RAM = arena + IO buffers' });
+    for (const target of ['c', 'cortex-m4f']) {
+      estimates.push({ target, quant, flashBytes: C_CODE_BYTES_BASE + C_CODE_BYTES_PER_LAYER * g.nodes.length + w, ramBytes: p.arenaBytes + STACK_BYTES, arenaBytes: p.arenaBytes, note: 'model code + constants; RAM = arena + stack' });
+    }
+  }
+  return { model: g.name, modelType: g.modelType, source: path, parameters: parameterCount(g), macs: macCount(g), layers, estimates };
+}
+
+export function formatInspect(r: InspectReport): string {
+  const lines = [`${r.model} (${r.modelType}) from ${r.source}`, ''];
+  const rows = [['layer', 'op', 'activation', 'input', 'output', 'params', 'MACs'], ...r.layers.map((l) => [l.name, l.op, l.activation, `[${l.input}]`, `[${l.output}]`, String(l.parameters), String(l.macs)])];
+  lines.push(...table(rows), '', `parameters: ${r.parameters}   MACs per inference: ${r.macs}`, '');
+  const est = [['target', 'quant', 'flash bytes', 'RAM bytes', 'arena bytes'], ...r.estimates.map((e) => [e.target, e.quant, String(e.flashBytes), String(e.ramBytes), String(e.arenaBytes)])];
+  lines.push('size estimates (flash = code + constants; RAM = arena + stack/IO):', ...table(est));
+  return lines.join('\n');
+}
+
+export function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r, i) => {
+    const line = r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
+    return i === 0 ? `${line}\n${widths.map((w) => '-'.repeat(w)).join('  ')}` : line;
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * Dense (fully connected) layer with a fused activation: y = act(W x + b), W row-major [out][in].
+ * This module owns the op's shape rule, float reference, int8 lowering and the TS integer kernel
+ * (the oracle); c.ts and wasm.ts own its code emission for each backend.
+ */
+import { fail } from '../../errors.js';
+import type { ProgramMemory } from '../../exec/memory.js';
+import type { Activation, DenseF32Step, DenseS8Step } from '../../plan/program.js';
+import { multiplyByQuantizedMultiplier } from '../../quant/fixedpoint.js';
+import { applyActivation } from '../activation.js';
+
+export interface DenseAttrs {
+  inFeatures: number;
+  outFeatures: number;
+  weights: Float32Array;
+  bias: Float32Array;
+  activation: Activation;
+}
+
+export function denseOutputShape(inputShape: readonly number[], attrs: DenseAttrs, where: string): number[] {
+  const last = inputShape[inputShape.length - 1];
+  if (last !== attrs.inFeatures) {
+    fail(`${where}: dense layer expects ${attrs.inFeatures} input features but receives ${last}; check the layer sizes in config.json`);
+  }
+  return [...inputShape.slice(0, -1), attrs.outFeatures];
+}
+
+/** Float reference: double accumulation, rounded to float32 once at the end. */
+export function denseReference(x: Float32Array, a: DenseAttrs): Float32Array {
+  const y = new Float32Array(a.outFeatures);
+  for (let o = 0; o < a.outFeatures; o++) {
+    let acc = a.bias[o];
+    const row = o * a.inFeatures;
+    for (let i = 0; i < a.inFeatures; i++) acc += a.weights[row + i] * x[i];
+    y[o] = applyActivation(a.activation, acc);
+  }
+  return y;
+}
+
+export function executeDenseF32(step: DenseF32Step, mem: ProgramMemory): void {
+  mem.f32(step.out).set(denseReference(mem.f32(step.in), step));
+}
+
+/** The int8 kernel every backend must match bit for bit. */
+export function executeDenseS8(step: DenseS8Step, mem: ProgramMemory): void {
+  const x = mem.i8(step.in);
+  const y = mem.i8(step.out);
+  const { inFeatures: n, weights: w, bias, multiplier, shift, outZeroPoint, actMin, actMax, lut } = step;
+  for (let o = 0; o < step.outFeatures; o++) {
+    let acc = bias[o];
+    const row = o * n;
+    for (let i = 0; i < n; i++) acc += w[row + i] * x[i];
+    let v = multiplyByQuantizedMultiplier(acc | 0, multiplier[o], shift[o]) + outZeroPoint;
+    v = v < actMin ? actMin : v > actMax ? actMax : v;
+    if (lut) v = lut[v + 128];
+    y[o] = v;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Lowering: Graph -> Program. Float programs map each dense node to a dense_f32 step; int8 programs
+ * quantize the input, run integer-only dense_s8 steps (activations fused: ReLU as a clamp, the
+ * smooth ones as a 256-entry table) and dequantize the output. Intermediates get arena offsets from
+ * the liveness planner.
+ */
+import type { Graph } from '../ir/graph.js';
+import { lowerDenseS8 } from '../ops/dense/quantize.js';
+import type { Calibration } from '../quant/calibrate.js';
+import { asymmetricParams } from '../quant/calibrate.js';
+import { planArena, type ArenaRequest } from './memory.js';
+import { bytesPerElement, elementCount, type BufferRef, type DType, type Program, type Step } from './program.js';
+
+class BufferAllocator {
+  private requests = new Map<string, ArenaRequest>();
+  private refs: Array<{ id: string; ref: BufferRef }> = [];
+  /** an arena tensor written by step `at` */
+  arena(id: string, dtype: DType, length: number, at: number): BufferRef {
+    const ref: BufferRef = { space: 'arena', offset: -1, dtype, length };
+    this.requests.set(id, { id, bytes: length * bytesPerElement(dtype), first: at, last: at });
+    this.refs.push({ id, ref });
+    return ref;
+  }
+  /** marks tensor `id` as read by step `at` (extends its lifetime) */
+  read(id: string, at: number): BufferRef {
+    const r = this.requests.get(id)!;
+    r.last = Math.max(r.last, at);
+    return this.refs.find((x) => x.id === id)!.ref;
+  }
+  finish(): number {
+    const plan = planArena([...this.requests.values()]);
+    for (const { id, ref } of this.refs) ref.offset = plan.offsets.get(id)!;
+    return plan.peakBytes;
+  }
+}
+
+const io = (space: 'input' | 'output', length: number): BufferRef => ({ space, offset: 0, dtype: 'float32', length });
+
+export function lowerFloat(g: Graph): Program {
+  const alloc = new BufferAllocator();
+  const steps: Step[] = [];
+  const inName = g.inputs[0].name, outName = g.outputs[0].name;
+  g.nodes.forEach((n, i) => {
+    const input = n.input === inName ? io('input', n.attrs.inFeatures) : alloc.read(n.input, i);
+    const output = n.output === outName ? io('output', n.attrs.outFeatures) : alloc.arena(n.output, 'float32', n.attrs.outFeatures, i);
+    steps.push({ op: 'dense_f32', name: n.name, in: input, out: output, ...n.attrs });
+  });
+  const arenaBytes = alloc.finish();
+  return {
+    format: 'tinyforge-program/1', name: g.name, quant: 'float32',
+    input: { name: inName, shape: g.inputs[0].shape, dtype: 'float32' },
+    output: { name: outName, shape: g.outputs[0].shape, dtype: 'float32' },
+    arenaBytes, steps,
+  };
+}
+
+export function lowerInt8(g: Graph, calib: Calibration): Program {
+  const alloc = new BufferAllocator();
+  const steps: Step[] = [];
+  const inName = g.inputs[0].name, outName = g.outputs[0].name;
+  const params = (name: string) => asymmetricParams(calib.ranges.get(name)!);
+  const inQ = params(inName);
+  const inLen = elementCount(g.inputs[0].shape);
+  const qIn = alloc.arena(inName, 'int8', inLen, 0);
+  steps.push({ op: 'quantize', name: 'quantize_input', in: io('input', inLen), out: qIn, scale: inQ.scale, zeroPoint: inQ.zeroPoint });
+  g.nodes.forEach((n) => {
+    const at = steps.length;
+    const input = alloc.read(n.input, at);
+    const output = alloc.arena(n.output, 'int8', n.attrs.outFeatures, at);
+    steps.push(lowerDenseS8(n, input, output, {
+      input: params(n.input),
+      preActivation: calib.ranges.has(`${n.name}:preact`) ? params(`${n.name}:preact`) : null,
+      output: params(n.output),
+    }));
+  });
+  const outQ = params(outName);
+  const outLen = elementCount(g.outputs[0].shape);
+  const qOut = alloc.read(outName, steps.length);
+  steps.push({ op: 'dequantize', name: 'dequantize_output', in: qOut, out: io('output', outLen), scale: outQ.scale, zeroPoint: outQ.zeroPoint });
+  const arenaBytes = alloc.finish();
+  return {
+    format: 'tinyforge-program/1', name: g.name, quant: 'int8',
+    input: { name: inName, shape: g.inputs[0].shape, dtype: 'float32', quant: inQ },
+    output: { name: outName, shape: g.outputs[0].shape, dtype: 'float32', quant: outQ },
+    arenaBytes, steps, int8Input: qIn, int8Output: qOut,
+  };
+}

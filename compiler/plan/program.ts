@@ -1,0 +1,113 @@
+/**
+ * The lowered program: what every backend consumes. A flat list of steps over three memory spaces:
+ * `input` (the caller's float input), `output` (the caller's float output) and `arena` (one static
+ * buffer, offsets planned by liveness). Each step is owned by one op module under compiler/ops/,
+ * which knows its reference evaluation and its code emission per backend.
+ *
+ * Integer semantics are fixed here so that C (host), C (Cortex-M4F) and WASM compute identical int8:
+ *  - quantize:   t = f32(x / scale); NaN -> 0; clamp t to [-256, 256];
+ *                r = t >= 0 ? trunc(f32(t + 0.5)) : -trunc(f32(0.5 - t)); q = clamp(r + zeroPoint, -128, 127)
+ *  - dequantize: y = f32(f32(q - zeroPoint) * scale)
+ *  - dense_s8:   acc = bias[o] + sum_i w[o,i] * x[i]   (int32; bias already holds -zp_in * sum_i w[o,i])
+ *                v = multiplyByQuantizedMultiplier(acc, multiplier[o], shift[o]) + outZeroPoint  (TFLite rounding)
+ *                v = clamp(v, actMin, actMax); if (lut) v = lut[v + 128]; out[o] = (int8)v
+ */
+export type Space = 'input' | 'output' | 'arena';
+export type DType = 'float32' | 'int8' | 'int32';
+export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'linear';
+export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'gelu', 'linear'];
+
+export interface BufferRef {
+  space: Space;
+  /** byte offset inside its space (arena offsets are 16-byte aligned) */
+  offset: number;
+  dtype: DType;
+  /** number of elements */
+  length: number;
+}
+
+export interface QuantParams {
+  scale: number; // exactly representable as float32
+  zeroPoint: number;
+}
+
+export interface IOSpec {
+  name: string;
+  /** logical shape of one sample, e.g. [26] */
+  shape: number[];
+  dtype: 'float32';
+  /** set for int8 programs: how the float tensor maps to the int8 tensor the int8 API takes/returns */
+  quant?: QuantParams;
+}
+
+interface StepBase {
+  op: string;
+  /** layer name from the checkpoint, used for function names and reports */
+  name: string;
+  in: BufferRef;
+  out: BufferRef;
+}
+
+export interface DenseF32Step extends StepBase {
+  op: 'dense_f32';
+  inFeatures: number;
+  outFeatures: number;
+  /** row-major [outFeatures][inFeatures] */
+  weights: Float32Array;
+  bias: Float32Array;
+  activation: Activation;
+}
+
+export interface DenseS8Step extends StepBase {
+  op: 'dense_s8';
+  inFeatures: number;
+  outFeatures: number;
+  /** row-major [outFeatures][inFeatures], symmetric per output channel */
+  weights: Int8Array;
+  /** per output channel, input zero point folded in */
+  bias: Int32Array;
+  multiplier: Int32Array;
+  shift: Int32Array;
+  outZeroPoint: number;
+  actMin: number;
+  actMax: number;
+  /** 256-entry table indexed by v + 128 (tanh/sigmoid/gelu), or null */
+  lut: Int8Array | null;
+}
+
+export interface QuantizeStep extends StepBase {
+  op: 'quantize';
+  scale: number;
+  zeroPoint: number;
+}
+
+export interface DequantizeStep extends StepBase {
+  op: 'dequantize';
+  scale: number;
+  zeroPoint: number;
+}
+
+export type Step = DenseF32Step | DenseS8Step | QuantizeStep | DequantizeStep;
+
+export interface Program {
+  format: 'tinyforge-program/1';
+  /** C identifier-safe model name */
+  name: string;
+  quant: 'float32' | 'int8';
+  input: IOSpec;
+  output: IOSpec;
+  /** peak arena bytes (a multiple of 16) */
+  arenaBytes: number;
+  steps: Step[];
+  /** int8 programs: the arena buffers holding the int8 input/output (the int8 API reads/writes these) */
+  int8Input?: BufferRef;
+  int8Output?: BufferRef;
+}
+
+export function bytesPerElement(d: DType): number {
+  return d === 'int8' ? 1 : 4;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}

@@ -1,0 +1,137 @@
+/*
+ * Test/benchmark firmware shared by all boards: runs the compiled-in vectors through the model and
+ * reports over the board UART, one record per line (parsed by the board runner):
+ *   TF BEGIN <model>
+ *   TF OVERHEAD <ticks>           empty timed region, subtracted from every measurement
+ *   I <instructions>              float API (tf_model_run) for the next sample, then
+ *   O <hex float bits>...         its outputs
+ *   J <instructions> / Q <int8>...  same for the int8 API (int8 programs only)
+ *   TF STACK <bytes>              peak stack below main's frame (stack painting; includes the timer calls)
+ *   TF INSTR_PER_TICK <n>
+ *   TF END
+ * Instructions = (ticks - overhead) * BOARD_INSTR_PER_TICK; a warm-up inference runs first.
+ */
+#include <stdint.h>
+#include <string.h>
+#include "board.h"
+#include "model.h"
+#include "test_vectors.h"
+
+#define STACK_PAINT 0xA5A5A5A5u
+
+static void put_str(const char *s) {
+  while (*s) board_putc(*s++);
+}
+
+static void put_hex32(uint32_t v) {
+  int i;
+  for (i = 28; i >= 0; i -= 4) board_putc("0123456789abcdef"[(v >> i) & 0xfu]);
+}
+
+static void put_u64(uint64_t v) {
+  char buf[21];
+  int n = 0;
+  do { buf[n++] = (char)('0' + (int)(v % 10u)); v /= 10u; } while (v);
+  while (n) board_putc(buf[--n]);
+}
+
+#if TF_MODEL_INT8
+static void put_i32(int32_t v) {
+  if (v < 0) { board_putc('-'); put_u64((uint64_t)(-(int64_t)v)); } else put_u64((uint64_t)v);
+}
+#endif
+
+static inline uint32_t *current_sp(void) __attribute__((always_inline));
+static inline uint32_t *current_sp(void) {
+  uint32_t *sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  return sp;
+}
+
+/* Lowest stack word written since painting, as bytes below `ceiling`. */
+static uint32_t stack_used(const uint32_t *ceiling) {
+  const uint32_t *p = __stack_limit;
+  while (p < ceiling && *p == STACK_PAINT) p++;
+  return (uint32_t)((ceiling - p) * 4);
+}
+
+static uint64_t overhead_ticks(void) {
+  uint64_t best = ~(uint64_t)0;
+  int k;
+  for (k = 0; k < 8; k++) {
+    uint64_t t0 = board_ticks();
+    uint64_t t1 = board_ticks();
+    if (t1 - t0 < best) best = t1 - t0;
+  }
+  return best;
+}
+
+static void put_instr(char tag, uint64_t t0, uint64_t t1, uint64_t overhead) {
+  uint64_t d = t1 - t0;
+  d = d > overhead ? d - overhead : 0;
+  board_putc(tag);
+  board_putc(' ');
+  put_u64(d * BOARD_INSTR_PER_TICK);
+  board_putc('\n');
+}
+
+int main(void) {
+  static float out[TF_MODEL_OUTPUT_SIZE];
+  uint64_t overhead, t0, t1;
+  uint32_t *ceiling;
+  int32_t s, i;
+
+  board_init();
+  put_str("TF BEGIN " TF_MODEL_NAME "\n");
+  overhead = overhead_ticks();
+  put_str("TF OVERHEAD ");
+  put_u64(overhead);
+  board_putc('\n');
+
+  /* Paint everything below main's frame (inline: this loop needs no stack of its own); the peak then
+     covers tf_model_run and everything it calls. */
+  ceiling = current_sp();
+  {
+    uint32_t *p;
+    for (p = __stack_limit; p < ceiling; p++) *(volatile uint32_t *)p = STACK_PAINT;
+  }
+  tf_model_run(tf_test_in[0], out); /* warm-up */
+  for (s = 0; s < tf_test_count; s++) {
+    t0 = board_ticks();
+    tf_model_run(tf_test_in[s], out);
+    t1 = board_ticks();
+    put_instr('I', t0, t1, overhead);
+    put_str("O");
+    for (i = 0; i < TF_MODEL_OUTPUT_SIZE; i++) {
+      uint32_t bits;
+      memcpy(&bits, &out[i], 4);
+      board_putc(' ');
+      put_hex32(bits);
+    }
+    board_putc('\n');
+  }
+#if TF_MODEL_INT8
+  {
+    static int8_t qout[TF_MODEL_INT8_OUTPUT_SIZE];
+    tf_model_run_int8(tf_test_qin[0], qout); /* warm-up */
+    for (s = 0; s < tf_test_count; s++) {
+      t0 = board_ticks();
+      tf_model_run_int8(tf_test_qin[s], qout);
+      t1 = board_ticks();
+      put_instr('J', t0, t1, overhead);
+      put_str("Q");
+      for (i = 0; i < TF_MODEL_INT8_OUTPUT_SIZE; i++) {
+        board_putc(' ');
+        put_i32(qout[i]);
+      }
+      board_putc('\n');
+    }
+  }
+#endif
+  put_str("TF STACK ");
+  put_u64(stack_used(ceiling));
+  put_str("\nTF INSTR_PER_TICK ");
+  put_u64(BOARD_INSTR_PER_TICK);
+  put_str("\nTF END\n");
+  board_exit(0);
+}
