@@ -1,0 +1,44 @@
+import type { Argv } from 'yargs';
+import cliProgress from 'cli-progress';
+import { compileModel, QUANT_MODES, type CompileReport, type QuantMode } from '../compile.js';
+import { table } from '../inspect.js';
+import { TARGET_NAMES, type TargetName } from '../../targets/index.js';
+
+function formatCompile(r: CompileReport, out: string): string {
+  const lines = [
+    `compiled ${r.model} (${r.modelType}) -> ${out}  [target ${r.target}, ${r.quant}]`,
+    `  parameters ${r.parameters}, MACs/inference ${r.macs}, constants ${r.weightBytes} B, arena ${r.arenaBytes} B, ${r.compileMs} ms`,
+  ];
+  if (r.calibration) {
+    const c = r.calibration;
+    lines.push(`  calibration: ${c.samples} samples from ${c.file} (${c.method}${c.percentile ? ` ${c.percentile}%` : ''})`, '  per-layer quantization error vs float reference:');
+    const rows = [['layer', 'rmse', 'max abs', 'relative', 'SQNR dB'], ...c.layers.map((l) => [l.layer, l.rmse.toExponential(3), l.maxAbs.toExponential(3), l.relative.toFixed(4), l.sqnrDb.toFixed(1)])];
+    lines.push(...table(rows).map((s) => s.split('\n').map((x) => '    ' + x).join('\n')));
+    lines.push(`  output max abs error (int8 vs float): ${c.outputMaxAbsError.toExponential(3)}`);
+  }
+  lines.push(`  files: ${r.files.join(', ')}`);
+  return lines.join('\n');
+}
+
+/** `tinyforge compile <model> --target --quant --out [--calib]` */
+export function register(y: Argv): Argv {
+  return y
+    .command('compile <model>', 'compile a checkpoint folder (config.json + model.safetensors)', (y) => y
+      .positional('model', { type: 'string', demandOption: true, describe: 'checkpoint folder' })
+      .option('target', { choices: TARGET_NAMES as TargetName[], default: 'wasm' as TargetName })
+      .option('quant', { choices: QUANT_MODES as QuantMode[], default: 'float32' as QuantMode })
+      .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
+      .option('calib', { type: 'string', describe: 'calibration set (safetensors, [N, ...input shape])' })
+      .option('calib-method', { choices: ['minmax', 'percentile'] as const, default: 'minmax' as const })
+      .option('percentile', { type: 'number', default: 99.99, describe: 'share of values kept in range with --calib-method percentile' })
+      .option('json', { type: 'boolean', describe: 'print the report as JSON' }),
+    async (a) => {
+      const bar = !a.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} samples', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
+      let started = false;
+      const { report } = await compileModel(a.model, {
+        target: a.target, quant: a.quant, out: a.out, calib: a.calib, calibMethod: a['calib-method'], percentile: a.percentile,
+        onCalibProgress: (done, total) => { if (!bar) return; if (!started) { bar.start(total, 0); started = true; } bar.update(done); if (done === total) bar.stop(); },
+      });
+      console.log(a.json ? JSON.stringify(report, null, 2) : formatCompile(report, a.out));
+    });
+}
