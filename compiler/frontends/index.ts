@@ -5,8 +5,9 @@ import { fail } from '../errors.js';
 import { readSafetensors } from '../io/safetensors.js';
 import type { Graph } from '../ir/graph.js';
 import { importMlp, MODEL_TYPE as MLP } from './tinyforge-mlp.js';
+import { importTtm, MODEL_TYPE as TTM } from './tinytimemixer.js';
 
-export const SUPPORTED_MODEL_TYPES = [MLP];
+export const SUPPORTED_MODEL_TYPES = [MLP, TTM];
 
 /** A C-identifier-safe model name from a folder name. */
 export function modelNameFrom(dir: string): string {
@@ -31,6 +32,7 @@ export function importCheckpoint(path: string): Graph {
   const type = config.model_type;
   switch (type) {
     case MLP: return importMlp(path, config, readSafetensors(weightsFile), modelNameFrom(path));
+    case TTM: return importTtm(path, config, readSafetensors(weightsFile), modelNameFrom(path));
     default: fail(`${cfgFile}: unsupported model_type ${JSON.stringify(type)} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
 }

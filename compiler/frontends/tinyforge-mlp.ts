@@ -48,7 +48,7 @@ export function importMlp(dir: string, config: Record<string, unknown>, weights:
     if (b.shape.length !== 1 || b.shape[0] !== layer.units) fail(`${wFile}: tensor '${bName}' has shape ${JSON.stringify(b.shape)} but config.json needs [${layer.units}]`);
     const out = i === cfg.layers.length - 1 ? outputName : `layers.${i}.out`;
     nodes.push({
-      op: 'dense', name: `layer${i}`, input: prev, output: out,
+      op: 'dense', name: `layer${i}`, inputs: [prev], outputs: [out],
       attrs: { inFeatures, outFeatures: layer.units, weights: toFloat32(w, wName, wFile), bias: toFloat32(b, bName, wFile), activation: act },
     });
     prev = out;

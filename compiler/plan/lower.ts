@@ -4,7 +4,8 @@
  * smooth ones as a 256-entry table) and dequantize the output. Intermediates get arena offsets from
  * the liveness planner.
  */
-import type { Graph } from '../ir/graph.js';
+import { isDense, type DenseNode, type Graph } from '../ir/graph.js';
+import { fail } from '../errors.js';
 import { lowerDenseS8 } from '../ops/dense/quantize.js';
 import type { Calibration } from '../quant/calibrate.js';
 import { asymmetricParams } from '../quant/calibrate.js';
@@ -34,15 +35,26 @@ class BufferAllocator {
   }
 }
 
+/** The C and WASM backends run chains of dense layers today; other ops are refused by name. */
+function denseChain(g: Graph): DenseNode[] {
+  const bad = g.nodes.filter((n) => !isDense(n));
+  if (bad.length) {
+    const ops = [...new Set(bad.map((n) => n.op))];
+    fail(`${g.source}: op${ops.length > 1 ? 's' : ''} ${ops.join(', ')} (layer '${bad[0].name}') not supported by the C and WASM backends yet; 'tinyforge inspect' and the reference interpreter handle this model`);
+  }
+  return g.nodes as DenseNode[];
+}
+
 const io = (space: 'input' | 'output', length: number): BufferRef => ({ space, offset: 0, dtype: 'float32', length });
 
 export function lowerFloat(g: Graph): Program {
   const alloc = new BufferAllocator();
   const steps: Step[] = [];
   const inName = g.inputs[0].name, outName = g.outputs[0].name;
-  g.nodes.forEach((n, i) => {
-    const input = n.input === inName ? io('input', n.attrs.inFeatures) : alloc.read(n.input, i);
-    const output = n.output === outName ? io('output', n.attrs.outFeatures) : alloc.arena(n.output, 'float32', n.attrs.outFeatures, i);
+  denseChain(g).forEach((n, i) => {
+    const [src] = n.inputs, [dst] = n.outputs;
+    const input = src === inName ? io('input', n.attrs.inFeatures) : alloc.read(src, i);
+    const output = dst === outName ? io('output', n.attrs.outFeatures) : alloc.arena(dst, 'float32', n.attrs.outFeatures, i);
     steps.push({ op: 'dense_f32', name: n.name, in: input, out: output, ...n.attrs });
   });
   const arenaBytes = alloc.finish();
@@ -63,14 +75,16 @@ export function lowerInt8(g: Graph, calib: Calibration): Program {
   const inLen = elementCount(g.inputs[0].shape);
   const qIn = alloc.arena(inName, 'int8', inLen, 0);
   steps.push({ op: 'quantize', name: 'quantize_input', in: io('input', inLen), out: qIn, scale: inQ.scale, zeroPoint: inQ.zeroPoint });
-  g.nodes.forEach((n) => {
+  const chain = denseChain(g);
+  chain.forEach((n) => {
     const at = steps.length;
-    const input = alloc.read(n.input, at);
-    const output = alloc.arena(n.output, 'int8', n.attrs.outFeatures, at);
+    const [src] = n.inputs, [dst] = n.outputs;
+    const input = alloc.read(src, at);
+    const output = alloc.arena(dst, 'int8', n.attrs.outFeatures, at);
     steps.push(lowerDenseS8(n, input, output, {
-      input: params(n.input),
+      input: params(src),
       preActivation: calib.ranges.has(`${n.name}:preact`) ? params(`${n.name}:preact`) : null,
-      output: params(n.output),
+      output: params(dst),
     }));
   });
   const outQ = params(outName);

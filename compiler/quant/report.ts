@@ -22,8 +22,8 @@ export function quantizationErrors(g: Graph, program: Program, calib: Calibratio
     executeProgram(program, x, (step, mem) => {
       if (step.op !== 'dense_s8') return;
       const node = g.nodes.find((n) => n.name === step.name)!;
-      const ref = calib.traces[s].values.get(node.output)!;
-      const q = asymmetricParams(calib.ranges.get(node.output)!);
+      const ref = calib.traces[s].values.get(node.outputs[0])!;
+      const q = asymmetricParams(calib.ranges.get(node.outputs[0])!);
       const got = mem.i8(step.out);
       let a = acc.get(step.name);
       if (!a) acc.set(step.name, (a = { se: 0, ss: 0, n: 0, max: 0 }));

@@ -8,6 +8,7 @@ import type { ProgramMemory } from '../../exec/memory.js';
 import type { Activation, DenseF32Step, DenseS8Step } from '../../plan/program.js';
 import { multiplyByQuantizedMultiplier } from '../../quant/fixedpoint.js';
 import { applyActivation } from '../activation.js';
+import { registerOp } from '../registry.js';
 
 export interface DenseAttrs {
   inFeatures: number;
@@ -25,17 +26,28 @@ export function denseOutputShape(inputShape: readonly number[], attrs: DenseAttr
   return [...inputShape.slice(0, -1), attrs.outFeatures];
 }
 
-/** Float reference: double accumulation, rounded to float32 once at the end. */
+/** Float reference over every row of x (leading dims flattened): double accumulation, float32 out. */
 export function denseReference(x: Float32Array, a: DenseAttrs): Float32Array {
-  const y = new Float32Array(a.outFeatures);
-  for (let o = 0; o < a.outFeatures; o++) {
-    let acc = a.bias[o];
-    const row = o * a.inFeatures;
-    for (let i = 0; i < a.inFeatures; i++) acc += a.weights[row + i] * x[i];
-    y[o] = applyActivation(a.activation, acc);
+  const rows = x.length / a.inFeatures;
+  const y = new Float32Array(rows * a.outFeatures);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * a.inFeatures, yo = r * a.outFeatures;
+    for (let o = 0; o < a.outFeatures; o++) {
+      let acc = a.bias[o];
+      const row = o * a.inFeatures;
+      for (let i = 0; i < a.inFeatures; i++) acc += a.weights[row + i] * x[xo + i];
+      y[yo + o] = applyActivation(a.activation, acc);
+    }
   }
   return y;
 }
+
+registerOp<DenseAttrs>('dense', {
+  shape: ([x], a, where) => [denseOutputShape(x, a, where)],
+  reference: ([x], _s, a) => [denseReference(x, a)],
+  parameters: (a) => a.weights.length + a.bias.length,
+  macs: ([x], a) => (x.reduce((p, d) => p * d, 1) / a.inFeatures) * a.inFeatures * a.outFeatures,
+});
 
 export function executeDenseF32(step: DenseF32Step, mem: ProgramMemory): void {
   mem.f32(step.out).set(denseReference(mem.f32(step.in), step));

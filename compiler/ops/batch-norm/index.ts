@@ -1,0 +1,34 @@
+/**
+ * BatchNorm in inference form over the last dimension, folded at import time into a per-feature
+ * affine map: y = x * scale + shift, scale = weight / sqrt(running_var + eps), shift = bias - mean * scale.
+ */
+import { fail } from '../../errors.js';
+import { registerOp } from '../registry.js';
+
+export interface AffineAttrs {
+  scale: Float32Array;
+  shift: Float32Array;
+}
+
+export function foldBatchNorm(weight: Float32Array, bias: Float32Array, mean: Float32Array, variance: Float32Array, eps: number): AffineAttrs {
+  const scale = new Float32Array(weight.length), shift = new Float32Array(weight.length);
+  for (let i = 0; i < weight.length; i++) {
+    const s = weight[i] / Math.sqrt(variance[i] + eps);
+    scale[i] = s;
+    shift[i] = bias[i] - mean[i] * s;
+  }
+  return { scale, shift };
+}
+
+registerOp<AffineAttrs>('affine', {
+  shape: ([x], a, where) => {
+    if (x[x.length - 1] !== a.scale.length) fail(`${where}: per-feature affine over ${a.scale.length} features but the input's last dimension is ${x[x.length - 1]}`);
+    return [x];
+  },
+  reference: ([x], _s, a) => {
+    const d = a.scale.length, y = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) y[i] = x[i] * a.scale[i % d] + a.shift[i % d];
+    return [y];
+  },
+  parameters: (a) => 2 * a.scale.length,
+});

@@ -1,0 +1,36 @@
+/** Reshape (row-major data unchanged) and slicing along the last dimension. */
+import { fail } from '../../errors.js';
+import { registerOp, size } from '../registry.js';
+
+export interface ReshapeAttrs { shape: number[] }
+
+registerOp<ReshapeAttrs>('reshape', {
+  shape: ([x], a, where) => {
+    if (size(x) !== size(a.shape)) fail(`${where}: cannot reshape [${x}] (${size(x)} values) to [${a.shape}]`);
+    return [a.shape];
+  },
+  reference: ([x]) => [x.slice()],
+});
+
+/** Picks `indices` along dimension `axis` (e.g. prediction_channel_indices, or a leading range). */
+export interface GatherAttrs { axis: number; indices: number[] }
+
+registerOp<GatherAttrs>('gather', {
+  shape: ([x], a, where) => {
+    const n = x[a.axis];
+    if (a.indices.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) fail(`${where}: indices [${a.indices}] are out of range for a dimension of ${n}`);
+    const out = x.slice();
+    out[a.axis] = a.indices.length;
+    return [out];
+  },
+  reference: ([x], [s], a) => {
+    const inner = s.slice(a.axis + 1).reduce((p, d) => p * d, 1);
+    const outer = s.slice(0, a.axis).reduce((p, d) => p * d, 1);
+    const n = s[a.axis], k = a.indices.length;
+    const y = new Float32Array(outer * k * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < k; j++) y.set(x.subarray((o * n + a.indices[j]) * inner, (o * n + a.indices[j] + 1) * inner), (o * k + j) * inner);
+    }
+    return [y];
+  },
+});

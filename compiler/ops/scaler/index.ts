@@ -1,0 +1,60 @@
+/**
+ * Per-channel input scaling of a [time, channels] series and its inverse on the forecast
+ * (TinyTimeMixer's scalers, every value observed):
+ *   std:  loc = mean, scale = sqrt(biased variance + 1e-5)
+ *   mean: loc = 0,    scale = max(mean |x|, 1e-10)
+ *   none: loc = 0,    scale = 1
+ * `scale_series` outputs [scaled, loc [C], scale [C]]; `unscale_series` maps y [T, C] to y * scale + loc.
+ */
+import { fail } from '../../errors.js';
+import { registerOp } from '../registry.js';
+
+export type ScalingKind = 'std' | 'mean' | 'none';
+export interface ScaleAttrs { kind: ScalingKind }
+
+export function seriesStats(x: Float32Array, L: number, C: number, kind: ScalingKind): { loc: Float32Array; scale: Float32Array } {
+  const loc = new Float32Array(C), scale = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    if (kind === 'none') { scale[c] = 1; continue; }
+    if (kind === 'mean') {
+      let s = 0;
+      for (let t = 0; t < L; t++) s += Math.abs(x[t * C + c]);
+      scale[c] = Math.max(s / L, 1e-10);
+      continue;
+    }
+    let m = 0;
+    for (let t = 0; t < L; t++) m += x[t * C + c];
+    m /= L;
+    let v = 0;
+    for (let t = 0; t < L; t++) v += (x[t * C + c] - m) ** 2;
+    loc[c] = m;
+    scale[c] = Math.sqrt(v / L + 1e-5);
+  }
+  return { loc, scale };
+}
+
+registerOp<ScaleAttrs>('scale_series', {
+  shape: ([x], _a, where) => {
+    if (x.length !== 2) fail(`${where}: scaling needs a [time, channels] input, got [${x}]`);
+    return [x, [x[1]], [x[1]]];
+  },
+  reference: ([x], [[L, C]], a) => {
+    const { loc, scale } = seriesStats(x, L, C, a.kind);
+    const y = new Float32Array(x.length);
+    for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) y[t * C + c] = (x[t * C + c] - loc[c]) / scale[c];
+    return [y, loc, scale];
+  },
+});
+
+registerOp<Record<string, never>>('unscale_series', {
+  shape: ([y, loc, scale], _a, where) => {
+    const C = y[y.length - 1];
+    if (loc[0] !== C || scale[0] !== C) fail(`${where}: forecast has ${C} channels but the scaler has ${loc[0]}`);
+    return [y];
+  },
+  reference: ([y, loc, scale]) => {
+    const C = loc.length, out = new Float32Array(y.length);
+    for (let i = 0; i < y.length; i++) out[i] = y[i] * scale[i % C] + loc[i % C];
+    return [out];
+  },
+});
