@@ -75,3 +75,23 @@ describe('TTM checkpoints that do not match their config are refused', () => {
     expect(() => importCheckpoint(dir)).toThrow(new RegExp(field));
   });
 });
+
+describe('TTM float programs', () => {
+  it.each(['ttm-mini', 'ttm-r1-512-96'])('%s: the lowered float program (planned arena) equals the graph reference bit for bit', async (name) => {
+    const { lowerFloat } = await import('../compiler/plan/lower.js');
+    const { executeProgram } = await import('../compiler/exec/program.js');
+    const dir = join(FIX, name);
+    const g = importCheckpoint(dir);
+    const program = lowerFloat(g);
+    const io = readSafetensors(join(dir, 'io.safetensors'));
+    const x = toFloat32(io.tensors.get('past_values')!, 'past_values', 'io');
+    const per = g.inputs[0].shape[0] * g.inputs[0].shape[1];
+    for (let b = 0; b < 2; b++) {
+      const sample = x.slice(b * per, (b + 1) * per);
+      expect(Array.from(executeProgram(program, sample).output)).toEqual(Array.from(runReference(g, sample)));
+    }
+    // the arena is reused: far smaller than the sum of all intermediate tensors
+    const total = [...g.values.values()].reduce((s, v) => s + v.shape.reduce((a, c) => a * c, 1) * 4, 0);
+    expect(program.arenaBytes).toBeLessThan(total / 4);
+  });
+});

@@ -1,16 +1,11 @@
 /** Runs a lowered Program in TypeScript: the integer oracle that every backend is compared against. */
 import type { Program, Step } from '../plan/program.js';
 import { ProgramMemory } from './memory.js';
-import { executeDenseF32, executeDenseS8 } from '../ops/dense/index.js';
-import { executeDequantize, executeQuantize } from '../ops/quantize/index.js';
+import '../ops/all.js';
+import { stepExecutor } from '../ops/registry.js';
 
 function executeStep(step: Step, mem: ProgramMemory): void {
-  switch (step.op) {
-    case 'dense_f32': return executeDenseF32(step, mem);
-    case 'dense_s8': return executeDenseS8(step, mem);
-    case 'quantize': return executeQuantize(step, mem);
-    case 'dequantize': return executeDequantize(step, mem);
-  }
+  stepExecutor(step.op)(step, mem);
 }
 
 export interface ProgramResult {

@@ -8,3 +8,4 @@ import './transpose/index.js';
 import './reshape/index.js';
 import './patchify/index.js';
 import './scaler/index.js';
+import './quantize/index.js';

@@ -3,6 +3,17 @@
  * (Quantized lowering and per-backend emission live beside it in the op's folder.)
  */
 import { fail } from '../errors.js';
+import type { ProgramMemory } from '../exec/memory.js';
+import type { BufferRef, DType, Step } from '../plan/program.js';
+
+/** What an op's float lowering gets: buffers for the node's values at the current step. */
+export interface LowerCtx {
+  /** the buffer of a value this step reads */
+  read(value: string): BufferRef;
+  /** a new buffer for a value this step writes (the caller's output space for a graph output) */
+  write(value: string, dtype: DType): BufferRef;
+  shape(value: string): number[];
+}
 
 export interface OpDef<A = unknown> {
   /** output shapes from input shapes; `where` prefixes error messages */
@@ -13,6 +24,8 @@ export interface OpDef<A = unknown> {
   parameters?(attrs: A): number;
   /** multiply-accumulates per evaluation */
   macs?(inputs: number[][], attrs: A): number;
+  /** float32 lowering to one program step; 'alias' = the output shares the input's bytes (reshape) */
+  lowerFloat?(node: { name: string; inputs: string[]; outputs: string[]; attrs: A }, ctx: LowerCtx): Step | 'alias';
 }
 
 const ops = new Map<string, OpDef<never>>();
@@ -28,3 +41,17 @@ export function opDef(name: string, where: string): OpDef<unknown> {
 }
 
 export const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** The TS execution of a program step (the integer/float oracle every backend matches). */
+export type StepExecutor = (step: never, mem: ProgramMemory) => void;
+const steps = new Map<string, StepExecutor>();
+
+export function registerStep<S extends Step>(op: S['op'], execute: (step: S, mem: ProgramMemory) => void): void {
+  steps.set(op, execute as StepExecutor);
+}
+
+export function stepExecutor(op: string): (step: Step, mem: ProgramMemory) => void {
+  const e = steps.get(op);
+  if (!e) fail(`program step op '${op}' has no executor`);
+  return e as (step: Step, mem: ProgramMemory) => void;
+}

@@ -6,6 +6,7 @@
  */
 import { isDense, type DenseNode, type Graph } from '../ir/graph.js';
 import { fail } from '../errors.js';
+import { opDef, type LowerCtx } from '../ops/registry.js';
 import { lowerDenseS8 } from '../ops/dense/quantize.js';
 import type { Calibration } from '../quant/calibrate.js';
 import { asymmetricParams } from '../quant/calibrate.js';
@@ -47,16 +48,45 @@ function denseChain(g: Graph): DenseNode[] {
 
 const io = (space: 'input' | 'output', length: number): BufferRef => ({ space, offset: 0, dtype: 'float32', length });
 
+/** Float lowering: one step per graph node through each op's lowerFloat; reshapes alias their input. */
 export function lowerFloat(g: Graph): Program {
   const alloc = new BufferAllocator();
   const steps: Step[] = [];
   const inName = g.inputs[0].name, outName = g.outputs[0].name;
-  denseChain(g).forEach((n, i) => {
-    const [src] = n.inputs, [dst] = n.outputs;
-    const input = src === inName ? io('input', n.attrs.inFeatures) : alloc.read(src, i);
-    const output = dst === outName ? io('output', n.attrs.outFeatures) : alloc.arena(dst, 'float32', n.attrs.outFeatures, i);
-    steps.push({ op: 'dense_f32', name: n.name, in: input, out: output, ...n.attrs });
-  });
+  // value name -> its buffer: the input space, the output space, or an arena tensor id
+  const home = new Map<string, { ref: BufferRef; arenaId?: string }>();
+  home.set(inName, { ref: io('input', elementCount(g.inputs[0].shape)) });
+  for (const n of g.nodes) {
+    const at = steps.length;
+    const def = opDef(n.op, n.name);
+    if (!def.lowerFloat) fail(`${g.source}: op '${n.op}' (layer '${n.name}') is not supported by the C and WASM backends yet`);
+    const ctx: LowerCtx = {
+      read: (v) => {
+        const h = home.get(v)!;
+        return h.arenaId ? alloc.read(h.arenaId, at) : h.ref;
+      },
+      write: (v, dtype) => {
+        const length = elementCount(g.values.get(v)!.shape);
+        if (v === outName) {
+          const ref = io('output', length);
+          home.set(v, { ref });
+          return ref;
+        }
+        const ref = alloc.arena(v, dtype, length, at);
+        home.set(v, { ref, arenaId: v });
+        return ref;
+      },
+      shape: (v) => g.values.get(v)!.shape,
+    };
+    const r = def.lowerFloat(n, ctx);
+    if (r !== 'alias') { steps.push(r); continue; }
+    const src = home.get(n.inputs[0])!;
+    if (n.outputs[0] === outName) {
+      steps.push({ op: 'copy', name: n.name, in: ctx.read(n.inputs[0]), out: ctx.write(outName, 'float32') });
+    } else {
+      home.set(n.outputs[0], src);
+    }
+  }
   const arenaBytes = alloc.finish();
   return {
     format: 'tinyforge-program/1', name: g.name, quant: 'float32',

@@ -46,10 +46,14 @@ interface StepBase {
   name: string;
   in: BufferRef;
   out: BufferRef;
+  /** further operands, in the order the op documents (backends pass them after in and out) */
+  aux?: BufferRef[];
 }
 
 export interface DenseF32Step extends StepBase {
   op: 'dense_f32';
+  /** rows of the input processed with the same weights (leading dimensions flattened); default 1 */
+  rows?: number;
   inFeatures: number;
   outFeatures: number;
   /** row-major [outFeatures][inFeatures] */
@@ -60,6 +64,8 @@ export interface DenseF32Step extends StepBase {
 
 export interface DenseS8Step extends StepBase {
   op: 'dense_s8';
+  /** rows of the input processed with the same weights; default 1 */
+  rows?: number;
   inFeatures: number;
   outFeatures: number;
   /** row-major [outFeatures][inFeatures], symmetric per output channel */
@@ -87,7 +93,87 @@ export interface DequantizeStep extends StepBase {
   zeroPoint: number;
 }
 
-export type Step = DenseF32Step | DenseS8Step | QuantizeStep | DequantizeStep;
+/** LayerNorm over the last dimension, float32: rows x features. */
+export interface LayerNormF32Step extends StepBase {
+  op: 'layer_norm_f32';
+  rows: number;
+  features: number;
+  eps: number;
+  weight: Float32Array;
+  bias: Float32Array | null;
+}
+
+/** Per-feature y = x * scale + shift (folded inference BatchNorm), float32. */
+export interface AffineF32Step extends StepBase {
+  op: 'affine_f32';
+  rows: number;
+  features: number;
+  scale: Float32Array;
+  shift: Float32Array;
+}
+
+/** Softmax over the last dimension, float32 (max-subtracted). */
+export interface SoftmaxF32Step extends StepBase {
+  op: 'softmax_f32';
+  rows: number;
+  features: number;
+}
+
+/** out[i] = in[i] (+ or *) aux[0][i % period], float32. */
+export interface BinaryF32Step extends StepBase {
+  op: 'add_f32' | 'mul_f32';
+  length: number;
+  period: number;
+}
+
+/** Data movement by a dimension permutation; element type from in.dtype. */
+export interface TransposeStep extends StepBase {
+  op: 'transpose';
+  shape: number[];
+  perm: number[];
+}
+
+/** Picks `indices` along `axis` of `shape`; element type from in.dtype. */
+export interface GatherStep extends StepBase {
+  op: 'gather';
+  shape: number[];
+  axis: number;
+  indices: number[];
+}
+
+/** A byte-for-byte copy (e.g. a reshape whose result is the graph output). */
+export interface CopyStep extends StepBase {
+  op: 'copy';
+}
+
+/** [length, channels] -> [channels, patches, patchLength], windows from the end of the series. */
+export interface PatchifyF32Step extends StepBase {
+  op: 'patchify_f32';
+  length: number;
+  channels: number;
+  patchLength: number;
+  stride: number;
+  patches: number;
+}
+
+/** Per-channel scaling of [length, channels]; aux = [loc [channels], scale [channels]] (outputs). */
+export interface ScaleSeriesF32Step extends StepBase {
+  op: 'scale_series_f32';
+  length: number;
+  channels: number;
+  kind: 'std' | 'mean' | 'none';
+}
+
+/** out = in * scale[c] + loc[c] over [rows, channels]; aux = [loc, scale] (inputs). */
+export interface UnscaleSeriesF32Step extends StepBase {
+  op: 'unscale_series_f32';
+  rows: number;
+  channels: number;
+}
+
+export type Step = DenseF32Step | DenseS8Step | QuantizeStep | DequantizeStep
+  | LayerNormF32Step | AffineF32Step | SoftmaxF32Step | BinaryF32Step | TransposeStep | GatherStep | CopyStep
+  | PatchifyF32Step | ScaleSeriesF32Step | UnscaleSeriesF32Step;
 
 export interface Program {
   format: 'tinyforge-program/1';

@@ -20,7 +20,7 @@ export interface CSources {
 /** Extra flash the 'auto' policy allows for pre-extended (int16) weights. */
 const AUTO_INT16_EXTRA_BYTES = 32 * 1024;
 
-const STEP_TYPES: Record<Step['op'], [DType, DType]> = {
+const STEP_TYPES: Partial<Record<Step['op'], [DType, DType]>> = {
   quantize: ['float32', 'int8'],
   dequantize: ['int8', 'float32'],
   dense_s8: ['int8', 'int8'],
@@ -62,6 +62,7 @@ function emitStep(step: Step, fn: string, target: CEmitOptions['target'], dsp: '
     case 'dequantize': return emitDequantizeC(step, fn);
     case 'dense_s8': return emitDenseS8C(step, fn, denseS8Kernel(target, dsp));
     case 'dense_f32': return emitDenseF32C(step, fn);
+    default: return fail(`${step.name}: op '${step.op}' has no C emitter yet`);
   }
 }
 

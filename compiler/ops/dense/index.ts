@@ -8,7 +8,7 @@ import type { ProgramMemory } from '../../exec/memory.js';
 import type { Activation, DenseF32Step, DenseS8Step } from '../../plan/program.js';
 import { multiplyByQuantizedMultiplier } from '../../quant/fixedpoint.js';
 import { applyActivation } from '../activation.js';
-import { registerOp } from '../registry.js';
+import { registerOp, registerStep } from '../registry.js';
 
 export interface DenseAttrs {
   inFeatures: number;
@@ -44,6 +44,11 @@ export function denseReference(x: Float32Array, a: DenseAttrs): Float32Array {
 
 registerOp<DenseAttrs>('dense', {
   shape: ([x], a, where) => [denseOutputShape(x, a, where)],
+  lowerFloat: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const rows = input.length / n.attrs.inFeatures;
+    return { op: 'dense_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows, ...n.attrs };
+  },
   reference: ([x], _s, a) => [denseReference(x, a)],
   parameters: (a) => a.weights.length + a.bias.length,
   macs: ([x], a) => (x.reduce((p, d) => p * d, 1) / a.inFeatures) * a.inFeatures * a.outFeatures,
@@ -58,13 +63,19 @@ export function executeDenseS8(step: DenseS8Step, mem: ProgramMemory): void {
   const x = mem.i8(step.in);
   const y = mem.i8(step.out);
   const { inFeatures: n, weights: w, bias, multiplier, shift, outZeroPoint, actMin, actMax, lut } = step;
-  for (let o = 0; o < step.outFeatures; o++) {
-    let acc = bias[o];
-    const row = o * n;
-    for (let i = 0; i < n; i++) acc += w[row + i] * x[i];
-    let v = multiplyByQuantizedMultiplier(acc | 0, multiplier[o], shift[o]) + outZeroPoint;
-    v = v < actMin ? actMin : v > actMax ? actMax : v;
-    if (lut) v = lut[v + 128];
-    y[o] = v;
+  const m = step.outFeatures;
+  for (let r = 0; r < (step.rows ?? 1); r++) {
+    for (let o = 0; o < m; o++) {
+      let acc = bias[o];
+      const row = o * n;
+      for (let i = 0; i < n; i++) acc += w[row + i] * x[r * n + i];
+      let v = multiplyByQuantizedMultiplier(acc | 0, multiplier[o], shift[o]) + outZeroPoint;
+      v = v < actMin ? actMin : v > actMax ? actMax : v;
+      if (lut) v = lut[v + 128];
+      y[r * m + o] = v;
+    }
   }
 }
+
+registerStep<DenseF32Step>('dense_f32', executeDenseF32);
+registerStep<DenseS8Step>('dense_s8', executeDenseS8);

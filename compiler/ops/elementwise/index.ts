@@ -5,7 +5,9 @@
 import { fail } from '../../errors.js';
 import type { Activation } from '../../plan/program.js';
 import { applyActivation } from '../activation.js';
-import { registerOp } from '../registry.js';
+import type { BinaryF32Step } from '../../plan/program.js';
+import type { ProgramMemory } from '../../exec/memory.js';
+import { registerOp, registerStep, type LowerCtx } from '../registry.js';
 
 function broadcastShape([a, b]: number[][], where: string, op: string): number[][] {
   const tail = a.slice(a.length - b.length);
@@ -21,8 +23,23 @@ function binary(f: (x: number, y: number) => number) {
   };
 }
 
-registerOp('add', { shape: (s, _a, w) => broadcastShape(s, w, 'add'), reference: binary((x, y) => x + y) });
-registerOp('mul', { shape: (s, _a, w) => broadcastShape(s, w, 'mul'), reference: binary((x, y) => x * y) });
+const add = (x: number, y: number) => x + y, mul = (x: number, y: number) => x * y;
+
+function lowerBinary(op: BinaryF32Step['op']) {
+  return (n: { name: string; inputs: string[]; outputs: string[] }, ctx: LowerCtx): BinaryF32Step => {
+    const a = ctx.read(n.inputs[0]), b = ctx.read(n.inputs[1]);
+    return { op, name: n.name, in: a, out: ctx.write(n.outputs[0], 'float32'), aux: [b], length: a.length, period: b.length };
+  };
+}
+
+registerOp('add', { shape: (s, _a, w) => broadcastShape(s, w, 'add'), reference: binary(add), lowerFloat: lowerBinary('add_f32') });
+registerOp('mul', { shape: (s, _a, w) => broadcastShape(s, w, 'mul'), reference: binary(mul), lowerFloat: lowerBinary('mul_f32') });
+
+function executeBinary(f: (x: number, y: number) => number) {
+  return (s: BinaryF32Step, mem: ProgramMemory) => mem.f32(s.out).set(binary(f)([mem.f32(s.in), mem.f32(s.aux![0])])[0]);
+}
+registerStep<BinaryF32Step>('add_f32', executeBinary(add));
+registerStep<BinaryF32Step>('mul_f32', executeBinary(mul));
 
 export interface ActivationAttrs { fn: Activation }
 registerOp<ActivationAttrs>('activation', {

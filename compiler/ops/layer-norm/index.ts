@@ -1,6 +1,7 @@
 /** LayerNorm over the last dimension: y = (x - mean) / sqrt(var + eps) * weight + bias (biased variance). */
 import { fail } from '../../errors.js';
-import { registerOp } from '../registry.js';
+import type { LayerNormF32Step } from '../../plan/program.js';
+import { registerOp, registerStep } from '../registry.js';
 
 export interface LayerNormAttrs {
   eps: number;
@@ -30,5 +31,12 @@ registerOp<LayerNormAttrs>('layer_norm', {
     return [x];
   },
   reference: ([x], _s, a) => [layerNormReference(x, a)],
+  lowerFloat: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const features = n.attrs.weight.length;
+    return { op: 'layer_norm_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows: input.length / features, features, ...n.attrs };
+  },
   parameters: (a) => a.weight.length + (a.bias?.length ?? 0),
 });
+
+registerStep<LayerNormF32Step>('layer_norm_f32', (s, mem) => mem.f32(s.out).set(layerNormReference(mem.f32(s.in), s)));

@@ -1,6 +1,7 @@
 /** Reshape (row-major data unchanged) and slicing along the last dimension. */
 import { fail } from '../../errors.js';
-import { registerOp, size } from '../registry.js';
+import type { CopyStep, GatherStep } from '../../plan/program.js';
+import { registerOp, registerStep, size } from '../registry.js';
 
 export interface ReshapeAttrs { shape: number[] }
 
@@ -10,6 +11,12 @@ registerOp<ReshapeAttrs>('reshape', {
     return [a.shape];
   },
   reference: ([x]) => [x.slice()],
+  lowerFloat: () => 'alias',
+});
+
+registerStep<CopyStep>('copy', (s, mem) => {
+  const bytes = s.in.length * (s.in.dtype === 'int8' ? 1 : 4);
+  new Uint8Array(mem.spaces[s.out.space], s.out.offset, bytes).set(new Uint8Array(mem.spaces[s.in.space], s.in.offset, bytes));
 });
 
 /** Picks `indices` along dimension `axis` (e.g. prediction_channel_indices, or a leading range). */
@@ -23,14 +30,22 @@ registerOp<GatherAttrs>('gather', {
     out[a.axis] = a.indices.length;
     return [out];
   },
-  reference: ([x], [s], a) => {
-    const inner = s.slice(a.axis + 1).reduce((p, d) => p * d, 1);
-    const outer = s.slice(0, a.axis).reduce((p, d) => p * d, 1);
-    const n = s[a.axis], k = a.indices.length;
-    const y = new Float32Array(outer * k * inner);
-    for (let o = 0; o < outer; o++) {
-      for (let j = 0; j < k; j++) y.set(x.subarray((o * n + a.indices[j]) * inner, (o * n + a.indices[j] + 1) * inner), (o * k + j) * inner);
-    }
-    return [y];
-  },
+  reference: ([x], [s], a) => [gatherReference(x, s, a)],
+  lowerFloat: (n, ctx) => ({ op: 'gather', name: n.name, in: ctx.read(n.inputs[0]), out: ctx.write(n.outputs[0], 'float32'), shape: ctx.shape(n.inputs[0]), axis: n.attrs.axis, indices: n.attrs.indices }),
+});
+
+export function gatherReference<T extends Float32Array | Int8Array>(x: T, s: number[], a: GatherAttrs): T {
+  const inner = s.slice(a.axis + 1).reduce((p, d) => p * d, 1);
+  const outer = s.slice(0, a.axis).reduce((p, d) => p * d, 1);
+  const n = s[a.axis], k = a.indices.length;
+  const y = new (x.constructor as new (len: number) => T)(outer * k * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < k; j++) y.set(x.subarray((o * n + a.indices[j]) * inner, (o * n + a.indices[j] + 1) * inner), (o * k + j) * inner);
+  }
+  return y;
+}
+
+registerStep<GatherStep>('gather', (s, mem) => {
+  const view = s.in.dtype === 'int8' ? mem.i8.bind(mem) : mem.f32.bind(mem);
+  view(s.out).set(gatherReference(view(s.in), s.shape, s));
 });

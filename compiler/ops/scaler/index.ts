@@ -7,7 +7,8 @@
  * `scale_series` outputs [scaled, loc [C], scale [C]]; `unscale_series` maps y [T, C] to y * scale + loc.
  */
 import { fail } from '../../errors.js';
-import { registerOp } from '../registry.js';
+import type { ScaleSeriesF32Step, UnscaleSeriesF32Step } from '../../plan/program.js';
+import { registerOp, registerStep } from '../registry.js';
 
 export type ScalingKind = 'std' | 'mean' | 'none';
 export interface ScaleAttrs { kind: ScalingKind }
@@ -33,16 +34,30 @@ export function seriesStats(x: Float32Array, L: number, C: number, kind: Scaling
   return { loc, scale };
 }
 
+export function scaleSeriesReference(x: Float32Array, L: number, C: number, kind: ScalingKind): Float32Array[] {
+  const { loc, scale } = seriesStats(x, L, C, kind);
+  const y = new Float32Array(x.length);
+  for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) y[t * C + c] = (x[t * C + c] - loc[c]) / scale[c];
+  return [y, loc, scale];
+}
+
+export function unscaleReference(y: Float32Array, loc: Float32Array, scale: Float32Array): Float32Array {
+  const C = loc.length, out = new Float32Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = y[i] * scale[i % C] + loc[i % C];
+  return out;
+}
+
 registerOp<ScaleAttrs>('scale_series', {
   shape: ([x], _a, where) => {
     if (x.length !== 2) fail(`${where}: scaling needs a [time, channels] input, got [${x}]`);
     return [x, [x[1]], [x[1]]];
   },
-  reference: ([x], [[L, C]], a) => {
-    const { loc, scale } = seriesStats(x, L, C, a.kind);
-    const y = new Float32Array(x.length);
-    for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) y[t * C + c] = (x[t * C + c] - loc[c]) / scale[c];
-    return [y, loc, scale];
+  reference: ([x], [[L, C]], a) => scaleSeriesReference(x, L, C, a.kind),
+  lowerFloat: (n, ctx) => {
+    const [length, channels] = ctx.shape(n.inputs[0]);
+    const input = ctx.read(n.inputs[0]);
+    const [scaled, loc, scale] = n.outputs.map((v) => ctx.write(v, 'float32'));
+    return { op: 'scale_series_f32', name: n.name, in: input, out: scaled, aux: [loc, scale], length, channels, kind: n.attrs.kind };
   },
 });
 
@@ -52,9 +67,17 @@ registerOp<Record<string, never>>('unscale_series', {
     if (loc[0] !== C || scale[0] !== C) fail(`${where}: forecast has ${C} channels but the scaler has ${loc[0]}`);
     return [y];
   },
-  reference: ([y, loc, scale]) => {
-    const C = loc.length, out = new Float32Array(y.length);
-    for (let i = 0; i < y.length; i++) out[i] = y[i] * scale[i % C] + loc[i % C];
-    return [out];
+  reference: ([y, loc, scale]) => [unscaleReference(y, loc, scale)],
+  lowerFloat: (n, ctx) => {
+    const y = ctx.read(n.inputs[0]), loc = ctx.read(n.inputs[1]), scale = ctx.read(n.inputs[2]);
+    return { op: 'unscale_series_f32', name: n.name, in: y, out: ctx.write(n.outputs[0], 'float32'), aux: [loc, scale], rows: y.length / loc.length, channels: loc.length };
   },
 });
+
+registerStep<ScaleSeriesF32Step>('scale_series_f32', (s, mem) => {
+  const [y, loc, scale] = scaleSeriesReference(mem.f32(s.in), s.length, s.channels, s.kind);
+  mem.f32(s.out).set(y);
+  mem.f32(s.aux![0]).set(loc);
+  mem.f32(s.aux![1]).set(scale);
+});
+registerStep<UnscaleSeriesF32Step>('unscale_series_f32', (s, mem) => mem.f32(s.out).set(unscaleReference(mem.f32(s.in), mem.f32(s.aux![0]), mem.f32(s.aux![1]))));

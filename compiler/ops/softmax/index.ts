@@ -1,5 +1,6 @@
 /** Softmax over the last dimension (max-subtracted). */
-import { registerOp } from '../registry.js';
+import type { SoftmaxF32Step } from '../../plan/program.js';
+import { registerOp, registerStep } from '../registry.js';
 
 export function softmaxReference(x: Float32Array, d: number): Float32Array {
   const y = new Float32Array(x.length);
@@ -17,4 +18,12 @@ export function softmaxReference(x: Float32Array, d: number): Float32Array {
 registerOp<Record<string, never>>('softmax', {
   shape: ([x]) => [x],
   reference: ([x], [s]) => [softmaxReference(x, s[s.length - 1])],
+  lowerFloat: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const shape = ctx.shape(n.inputs[0]);
+    const features = shape[shape.length - 1];
+    return { op: 'softmax_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows: input.length / features, features };
+  },
 });
+
+registerStep<SoftmaxF32Step>('softmax_f32', (s, mem) => mem.f32(s.out).set(softmaxReference(mem.f32(s.in), s.features)));

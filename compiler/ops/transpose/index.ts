@@ -1,6 +1,7 @@
 /** Transpose by a permutation of the dimensions (pure data movement). */
 import { fail } from '../../errors.js';
-import { registerOp } from '../registry.js';
+import type { TransposeStep } from '../../plan/program.js';
+import { registerOp, registerStep } from '../registry.js';
 
 export interface TransposeAttrs { perm: number[] }
 
@@ -27,4 +28,13 @@ registerOp<TransposeAttrs>('transpose', {
     return [a.perm.map((p) => x[p])];
   },
   reference: ([x], [s], a) => [transposeReference(x, s, a.perm)],
+  lowerFloat: (n, ctx) => ({ op: 'transpose', name: n.name, in: ctx.read(n.inputs[0]), out: ctx.write(n.outputs[0], 'float32'), shape: ctx.shape(n.inputs[0]), perm: n.attrs.perm }),
+});
+
+/** Works for any element type: moves element indices, so it runs on a typed view of the right width. */
+registerStep<TransposeStep>('transpose', (s, mem) => {
+  const view = s.in.dtype === 'int8' ? mem.i8.bind(mem) : s.in.dtype === 'int32' ? mem.i32.bind(mem) : mem.f32.bind(mem);
+  const x = view(s.in), y = view(s.out);
+  const idx = transposeReference(Float32Array.from({ length: x.length }, (_, i) => i), s.shape, s.perm);
+  for (let i = 0; i < y.length; i++) y[i] = x[idx[i]];
 });
