@@ -23,8 +23,9 @@ import { calibrate, type CalibMethod } from './quant/calibrate.js';
 import { quantizationErrors, type LayerError } from './quant/report.js';
 import { TARGET_NAMES, type TargetName } from '../targets/index.js';
 
-export type QuantMode = 'float32' | 'int8';
-export const QUANT_MODES: readonly QuantMode[] = ['float32', 'int8'];
+/** int4 = int4 weights (packed two per byte) with int8 activations */
+export type QuantMode = 'float32' | 'int8' | 'int4';
+export const QUANT_MODES: readonly QuantMode[] = ['float32', 'int8', 'int4'];
 
 export interface CompileOptions {
   target: TargetName;
@@ -73,7 +74,7 @@ export function buildProgram(g: Graph, quant: QuantMode, samples: Float32Array[]
   if (quant === 'float32') return { program: lowerFloat(g) };
   const method = opts.calibMethod ?? 'minmax';
   const calib = calibrate(g, samples, { method, percentile: opts.percentile ?? 99.99, onProgress: opts.onCalibProgress });
-  const program = lowerInt8(g, calib);
+  const program = lowerInt8(g, calib, quant === 'int4' ? 4 : 8);
   return { program, calib, layers: quantizationErrors(g, program, calib, samples) };
 }
 
@@ -85,7 +86,7 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
   const input = g.inputs[0];
   let samples: Float32Array[];
   if (opts.calib) samples = readSamples(opts.calib, input.name, input.shape);
-  else if (opts.quant === 'int8') fail(`${modelPath}: --quant int8 needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
+  else if (opts.quant !== 'float32') fail(`${modelPath}: --quant ${opts.quant} needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
   else samples = syntheticSamples(8, input.shape.reduce((a, b) => a * b, 1));
   const built = buildProgram(g, opts.quant, samples, opts);
   const program = built.program;
@@ -104,7 +105,7 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
     input: { dtype: 'F32', shape: [check.length, ...input.shape], data: cat(check, Float32Array, inLen) },
     output: { dtype: 'F32', shape: [check.length, ...program.output.shape], data: cat(results.map((r) => r.output), Float32Array, outLen) },
   };
-  if (program.quant === 'int8') checkTensors.output_q = { dtype: 'I8', shape: [check.length, ...program.output.shape], data: cat(results.map((r) => r.outputQ!), Int8Array, outLen) };
+  if (program.int8Output) checkTensors.output_q = { dtype: 'I8', shape: [check.length, ...program.output.shape], data: cat(results.map((r) => r.outputQ!), Int8Array, outLen) };
   writeSafetensors(join(opts.out, 'check.safetensors'), checkTensors);
   files.push('check.safetensors');
 

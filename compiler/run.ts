@@ -34,11 +34,12 @@ export async function runWasm(program: Program, inputs: Float32Array[], wasmByte
   const m = await load(wasmBytes ?? (await emitWasm(program)));
   const outputs: Float32Array[] = [], outputsQ: Int8Array[] = [];
   for (const x of inputs) {
-    const r = m.run({ [program.input.name]: x }, { raw: true });
+    const raw = !!program.int8Output;
+    const r = m.run({ [program.input.name]: x }, { raw });
     outputs.push(r[program.output.name] as Float32Array);
-    if (program.quant === 'int8') outputsQ.push(m.lastOutputInt8()!);
+    if (raw) outputsQ.push(m.lastOutputInt8()!);
   }
-  return program.quant === 'int8' ? { outputs, outputsQ } : { outputs };
+  return program.int8Output ? { outputs, outputsQ } : { outputs };
 }
 
 export async function runOn(model: CompiledModel, on: RunOn, inputs: Float32Array[]): Promise<DeviceRunResult | McuRunResult> {
@@ -47,7 +48,7 @@ export async function runOn(model: CompiledModel, on: RunOn, inputs: Float32Arra
     case 'reference': {
       const { executeProgram } = await import('./exec/program.js');
       const rs = inputs.map((x) => executeProgram(program, x));
-      return { outputs: rs.map((r) => r.output), ...(program.quant === 'int8' ? { outputsQ: rs.map((r) => r.outputQ!) } : {}) };
+      return { outputs: rs.map((r) => r.output), ...(program.int8Output ? { outputsQ: rs.map((r) => r.outputQ!) } : {}) };
     }
     case 'wasm': {
       const file = join(dir, 'model.wasm');

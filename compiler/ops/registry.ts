@@ -4,7 +4,7 @@
  */
 import { fail } from '../errors.js';
 import type { ProgramMemory } from '../exec/memory.js';
-import type { BufferRef, DType, Step } from '../plan/program.js';
+import type { BufferRef, DType, QuantParams, Step } from '../plan/program.js';
 
 /** What an op's float lowering gets: buffers for the node's values at the current step. */
 export interface LowerCtx {
@@ -25,7 +25,28 @@ export interface OpDef<A = unknown> {
   /** multiply-accumulates per evaluation */
   macs?(inputs: number[][], attrs: A): number;
   /** float32 lowering to one program step; 'alias' = the output shares the input's bytes (reshape) */
-  lowerFloat?(node: { name: string; inputs: string[]; outputs: string[]; attrs: A }, ctx: LowerCtx): Step | 'alias';
+  lowerFloat?(node: LowerNode<A>, ctx: LowerCtx): Step | 'alias';
+  /** int8 lowering (int8 in, int8 out); ops without it run in float32 inside int8 programs */
+  lowerInt8?(node: LowerNode<A>, ctx: LowerInt8Ctx): Step | 'alias';
+}
+
+export interface LowerNode<A> { name: string; inputs: string[]; outputs: string[]; attrs: A }
+
+/** What an op's int8 lowering gets. */
+export interface LowerInt8Ctx {
+  /** the int8 buffer of a value (the framework quantizes float values on demand) */
+  read(value: string): BufferRef;
+  /** a new int8 arena buffer for a value this step writes */
+  write(value: string): BufferRef;
+  /** calibrated (or fixed) int8 parameters of a value */
+  params(value: string): QuantParams;
+  /** fixes a value's parameters (e.g. softmax output: 1/256, -128) before it is written */
+  fixParams(value: string, q: QuantParams): void;
+  /** calibrated range of a dense node's pre-activation, if recorded */
+  preActivation(node: string): QuantParams | null;
+  shape(value: string): number[];
+  /** weight precision of dense layers: 8, or 4 (packed) */
+  weightBits: 8 | 4;
 }
 
 const ops = new Map<string, OpDef<never>>();

@@ -4,14 +4,13 @@
  * smooth ones as a 256-entry table) and dequantize the output. Intermediates get arena offsets from
  * the liveness planner.
  */
-import { isDense, type DenseNode, type Graph } from '../ir/graph.js';
+import type { Graph } from '../ir/graph.js';
 import { fail } from '../errors.js';
-import { opDef, type LowerCtx } from '../ops/registry.js';
-import { lowerDenseS8 } from '../ops/dense/quantize.js';
+import { opDef, type LowerCtx, type LowerInt8Ctx } from '../ops/registry.js';
 import type { Calibration } from '../quant/calibrate.js';
 import { asymmetricParams } from '../quant/calibrate.js';
 import { planArena, type ArenaRequest } from './memory.js';
-import { bytesPerElement, elementCount, type BufferRef, type DType, type Program, type Step } from './program.js';
+import { bytesPerElement, elementCount, type BufferRef, type DType, type Program, type QuantParams, type Step } from './program.js';
 
 class BufferAllocator {
   private requests = new Map<string, ArenaRequest>();
@@ -34,16 +33,6 @@ class BufferAllocator {
     for (const { id, ref } of this.refs) ref.offset = plan.offsets.get(id)!;
     return plan.peakBytes;
   }
-}
-
-/** The C and WASM backends run chains of dense layers today; other ops are refused by name. */
-function denseChain(g: Graph): DenseNode[] {
-  const bad = g.nodes.filter((n) => !isDense(n));
-  if (bad.length) {
-    const ops = [...new Set(bad.map((n) => n.op))];
-    fail(`${g.source}: op${ops.length > 1 ? 's' : ''} ${ops.join(', ')} (layer '${bad[0].name}') not supported by the C and WASM backends yet; 'tinyforge inspect' and the reference interpreter handle this model`);
-  }
-  return g.nodes as DenseNode[];
 }
 
 const io = (space: 'input' | 'output', length: number): BufferRef => ({ space, offset: 0, dtype: 'float32', length });
@@ -96,36 +85,120 @@ export function lowerFloat(g: Graph): Program {
   };
 }
 
-export function lowerInt8(g: Graph, calib: Calibration): Program {
+/** Which graph value each int8 step writes (for per-layer error reports); not serialized. */
+export const STEP_VALUE = new WeakMap<Step, string>();
+
+/**
+ * int8 lowering of any graph: ops with lowerInt8 run on int8 tensors; the others (series scaling,
+ * patching, ...) run in float32. The framework inserts quantize / dequantize steps wherever a value
+ * crosses between the two, with the value's calibrated parameters; the graph output is dequantized
+ * into the caller's float output. weightBits 4 packs dense weights two per byte (int4).
+ */
+export function lowerInt8(g: Graph, calib: Calibration, weightBits: 8 | 4 = 8): Program {
   const alloc = new BufferAllocator();
   const steps: Step[] = [];
   const inName = g.inputs[0].name, outName = g.outputs[0].name;
-  const params = (name: string) => asymmetricParams(calib.ranges.get(name)!);
-  const inQ = params(inName);
-  const inLen = elementCount(g.inputs[0].shape);
-  const qIn = alloc.arena(inName, 'int8', inLen, 0);
-  steps.push({ op: 'quantize', name: 'quantize_input', in: io('input', inLen), out: qIn, scale: inQ.scale, zeroPoint: inQ.zeroPoint });
-  const chain = denseChain(g);
-  chain.forEach((n) => {
-    const at = steps.length;
-    const [src] = n.inputs, [dst] = n.outputs;
-    const input = alloc.read(src, at);
-    const output = alloc.arena(dst, 'int8', n.attrs.outFeatures, at);
-    steps.push(lowerDenseS8(n, input, output, {
-      input: params(src),
-      preActivation: calib.ranges.has(`${n.name}:preact`) ? params(`${n.name}:preact`) : null,
-      output: params(dst),
-    }));
-  });
-  const outQ = params(outName);
-  const outLen = elementCount(g.outputs[0].shape);
-  const qOut = alloc.read(outName, steps.length);
-  steps.push({ op: 'dequantize', name: 'dequantize_output', in: qOut, out: io('output', outLen), scale: outQ.scale, zeroPoint: outQ.zeroPoint });
+  const fixed = new Map<string, QuantParams>();
+  const params = (v: string): QuantParams => {
+    const p = fixed.get(v);
+    if (p) return p;
+    const r = calib.ranges.get(v);
+    if (!r) fail(`internal: value '${v}' was not calibrated`);
+    return asymmetricParams(r);
+  };
+  // each value may live as float32 and/or int8: { ref, arena id (for lifetimes) }
+  type Home = { ref: BufferRef; arenaId?: string };
+  const asFloat = new Map<string, Home>(), asInt8 = new Map<string, Home>();
+  asFloat.set(inName, { ref: io('input', elementCount(g.inputs[0].shape)) });
+  const length = (v: string) => elementCount(g.values.get(v)!.shape);
+  const use = (h: Home, at: number) => (h.arenaId ? alloc.read(h.arenaId, at) : h.ref);
+  let firstQuantize: BufferRef | undefined;
+
+  const readInt8 = (v: string): BufferRef => {
+    const h = asInt8.get(v);
+    if (h) return use(h, steps.length);
+    const src = readFloat(v);
+    const q = params(v);
+    const ref = alloc.arena(`${v}:q`, 'int8', length(v), steps.length);
+    steps.push({ op: 'quantize', name: `quantize_${v.replace(/#\d+$/, '')}`, in: src, out: ref, scale: q.scale, zeroPoint: q.zeroPoint });
+    firstQuantize ??= ref;
+    asInt8.set(v, { ref, arenaId: `${v}:q` });
+    return alloc.read(`${v}:q`, steps.length);
+  };
+  const readFloat = (v: string): BufferRef => {
+    const h = asFloat.get(v);
+    if (h) return use(h, steps.length);
+    const src = readInt8(v);
+    const q = params(v);
+    const toOutput = v === outName;
+    const ref = toOutput ? io('output', length(v)) : alloc.arena(`${v}:f`, 'float32', length(v), steps.length);
+    steps.push({ op: 'dequantize', name: `dequantize_${v.replace(/#\d+$/, '')}`, in: src, out: ref, scale: q.scale, zeroPoint: q.zeroPoint });
+    asFloat.set(v, toOutput ? { ref } : { ref, arenaId: `${v}:f` });
+    return toOutput ? ref : alloc.read(`${v}:f`, steps.length);
+  };
+
+  for (const n of g.nodes) {
+    const def = opDef(n.op, n.name);
+    const at = () => steps.length;
+    if (def.lowerInt8) {
+      const ctx: LowerInt8Ctx = {
+        read: readInt8,
+        write: (v) => {
+          const ref = alloc.arena(`${v}:q`, 'int8', length(v), at());
+          asInt8.set(v, { ref, arenaId: `${v}:q` });
+          return ref;
+        },
+        params, fixParams: (v, q) => { fixed.set(v, q); },
+        preActivation: (node) => (calib.ranges.has(`${node}:preact`) ? asymmetricParams(calib.ranges.get(`${node}:preact`)!) : null),
+        shape: (v) => g.values.get(v)!.shape,
+        weightBits,
+      };
+      const r = def.lowerInt8(n, ctx);
+      if (r === 'alias') {
+        const src = asInt8.get(n.inputs[0]) ?? (readInt8(n.inputs[0]), asInt8.get(n.inputs[0])!);
+        asInt8.set(n.outputs[0], src);
+        fixed.set(n.outputs[0], params(n.inputs[0]));
+        continue;
+      }
+      STEP_VALUE.set(r, n.outputs[0]);
+      steps.push(r);
+      continue;
+    }
+    if (!def.lowerFloat) fail(`${g.source}: op '${n.op}' (layer '${n.name}') is not supported by the C and WASM backends yet`);
+    const ctx: LowerCtx = {
+      read: readFloat,
+      write: (v, dtype) => {
+        if (v === outName) { const ref = io('output', length(v)); asFloat.set(v, { ref }); return ref; }
+        const ref = alloc.arena(`${v}:f`, dtype, length(v), at());
+        asFloat.set(v, { ref, arenaId: `${v}:f` });
+        return ref;
+      },
+      shape: (v) => g.values.get(v)!.shape,
+    };
+    const r = def.lowerFloat(n, ctx);
+    if (r === 'alias') { asFloat.set(n.outputs[0], asFloat.get(n.inputs[0])!); continue; }
+    steps.push(r);
+  }
+  // the caller's output is float32
+  let int8Output: BufferRef | undefined;
+  if (!asFloat.get(outName) || asFloat.get(outName)!.ref.space !== 'output') {
+    const before = steps.length;
+    readFloat(outName);
+    const last = steps[steps.length - 1];
+    if (steps.length > before && last.op === 'dequantize') int8Output = last.in;
+    if (asFloat.get(outName)!.ref.space !== 'output') steps.push({ op: 'copy', name: 'output', in: readFloat(outName), out: io('output', length(outName)) });
+  }
   const arenaBytes = alloc.finish();
+  // IO quantization is declared only where the int8 tensor is exactly the quantized caller tensor
+  const q0 = steps.find((s) => s.op === 'quantize');
+  const inQ = q0 && q0.in.space === 'input' ? params(inName) : undefined;
+  const outQ = int8Output ? params(outName) : undefined;
   return {
     format: 'tinyforge-program/1', name: g.name, quant: 'int8',
-    input: { name: inName, shape: g.inputs[0].shape, dtype: 'float32', quant: inQ },
-    output: { name: outName, shape: g.outputs[0].shape, dtype: 'float32', quant: outQ },
-    arenaBytes, steps, int8Input: qIn, int8Output: qOut,
+    input: { name: inName, shape: g.inputs[0].shape, dtype: 'float32', ...(inQ ? { quant: inQ } : {}) },
+    output: { name: outName, shape: g.outputs[0].shape, dtype: 'float32', ...(outQ ? { quant: outQ } : {}) },
+    arenaBytes, steps,
+    ...(firstQuantize ? { int8Input: firstQuantize } : {}),
+    ...(int8Output ? { int8Output } : {}),
   };
 }

@@ -11,6 +11,16 @@
  *  - dense_s8:   acc = bias[o] + sum_i w[o,i] * x[i]   (int32; bias already holds -zp_in * sum_i w[o,i])
  *                v = multiplyByQuantizedMultiplier(acc, multiplier[o], shift[o]) + outZeroPoint  (TFLite rounding)
  *                v = clamp(v, actMin, actMax); if (lut) v = lut[v + 128]; out[o] = (int8)v
+ *  - dense_s4:   as dense_s8 with 4-bit weights: byte k of a row holds column 2k in its low nibble and
+ *                column 2k+1 in its high nibble, both two's complement in [-8, 7]; rows are ceil(in/2) bytes.
+ *  - mul_s8:     v = mbqm((a - aZp) * (b - bZp), multiplier, shift) + outZp, clamped  (TFLite MUL)
+ *  - add_s8:     a' = mbqm((a - aZp) << 20, aMultiplier, aShift), b' likewise,
+ *                v = mbqm(a' + b', outMultiplier, outShift) + outZp, clamped  (TFLite ADD)
+ *  - affine_s8:  v = mbqm((x - inZp) * w[c] + bias[c], multiplier[c], shift[c]) + outZp, clamped
+ * Float steps around int8 code (layer_norm_s8, softmax_s8, scale_series_f32, unscale_series_f32) use
+ * float32 arithmetic in exactly the order their op module documents, no fused multiply-add (C: compile
+ * with -std=c99 or -ffp-contract=off), so they too give identical bits on every target.
+ * roundToInt8(y): NaN -> 0; clamp to [-256, 256]; round half away from zero (f32 add of 0.5, truncate); clamp to int8.
  */
 export type Space = 'input' | 'output' | 'arena';
 export type DType = 'float32' | 'int8' | 'int32';
@@ -93,6 +103,95 @@ export interface DequantizeStep extends StepBase {
   zeroPoint: number;
 }
 
+export interface DenseS4Step extends StepBase {
+  op: 'dense_s4';
+  rows?: number;
+  inFeatures: number;
+  outFeatures: number;
+  /** packed two per byte, rows of ceil(inFeatures / 2) bytes (see the header) */
+  weights: Int8Array;
+  bias: Int32Array;
+  multiplier: Int32Array;
+  shift: Int32Array;
+  outZeroPoint: number;
+  actMin: number;
+  actMax: number;
+  lut: Int8Array | null;
+}
+
+/**
+ * LayerNorm int8 -> int8 over the last dimension, per row (n = features):
+ *   S = sum(q - inZp), Q = sum((q - inZp)^2) (int32); num = n*Q - S*S (int64, exact)
+ *   var = f32(f32(num) / f32(n*n)); mean = f32(f32(S) / f32(n))
+ *   inv = f32(1 / f32(sqrt(f32(f32(var * inScaleSq) + eps)))); k = f32(inv * inScale)
+ *   y_i = f32(f32(f32(f32(f32(q_i - inZp) - mean) * k) * gain[i]) + offset[i]); out_i = roundToInt8(y_i)
+ * gain = f32(weight / outScale), offset = f32(f32(bias / outScale) + outZp), computed at compile time.
+ */
+export interface LayerNormS8Step extends StepBase {
+  op: 'layer_norm_s8';
+  rows: number;
+  features: number;
+  inZeroPoint: number;
+  inScale: number;
+  inScaleSq: number;
+  eps: number;
+  gain: Float32Array;
+  offset: Float32Array;
+}
+
+/**
+ * Softmax int8 -> int8 over the last dimension (output scale 1/256, zero point -128), per row:
+ *   m = max q; e_j = table[m - q_j] (table[k] = f32(exp(-inScale * k)), k = 0..255)
+ *   sum = e_0 + e_1 + ... (f32, in order); inv = f32(1 / sum)
+ *   t_j = f32(f32(e_j * inv) * 256); out_j = clamp(trunc(f32(t_j + 0.5)) - 128, -128, 127)
+ */
+export interface SoftmaxS8Step extends StepBase {
+  op: 'softmax_s8';
+  rows: number;
+  features: number;
+  table: Float32Array;
+}
+
+/** out[i] = mul/add of in[i] and aux[0][i % period] (semantics in the header). */
+export interface MulS8Step extends StepBase {
+  op: 'mul_s8';
+  length: number;
+  period: number;
+  aZeroPoint: number;
+  bZeroPoint: number;
+  multiplier: number;
+  shift: number;
+  outZeroPoint: number;
+}
+
+export interface AddS8Step extends StepBase {
+  op: 'add_s8';
+  length: number;
+  period: number;
+  aZeroPoint: number;
+  aMultiplier: number;
+  aShift: number;
+  bZeroPoint: number;
+  bMultiplier: number;
+  bShift: number;
+  outMultiplier: number;
+  outShift: number;
+  outZeroPoint: number;
+}
+
+/** Per-feature integer affine map (folded BatchNorm) over rows x features. */
+export interface AffineS8Step extends StepBase {
+  op: 'affine_s8';
+  rows: number;
+  features: number;
+  inZeroPoint: number;
+  weights: Int8Array;
+  bias: Int32Array;
+  multiplier: Int32Array;
+  shift: Int32Array;
+  outZeroPoint: number;
+}
+
 /** LayerNorm over the last dimension, float32: rows x features. */
 export interface LayerNormF32Step extends StepBase {
   op: 'layer_norm_f32';
@@ -171,7 +270,8 @@ export interface UnscaleSeriesF32Step extends StepBase {
   channels: number;
 }
 
-export type Step = DenseF32Step | DenseS8Step | QuantizeStep | DequantizeStep
+export type Step = DenseF32Step | DenseS8Step | DenseS4Step | QuantizeStep | DequantizeStep
+  | LayerNormS8Step | SoftmaxS8Step | MulS8Step | AddS8Step | AffineS8Step
   | LayerNormF32Step | AffineF32Step | SoftmaxF32Step | BinaryF32Step | TransposeStep | GatherStep | CopyStep
   | PatchifyF32Step | ScaleSeriesF32Step | UnscaleSeriesF32Step;
 
@@ -179,6 +279,7 @@ export interface Program {
   format: 'tinyforge-program/1';
   /** C identifier-safe model name */
   name: string;
+  /** int8 also covers int4 weights (dense_s4 steps) with int8 activations */
   quant: 'float32' | 'int8';
   input: IOSpec;
   output: IOSpec;

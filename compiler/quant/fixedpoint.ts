@@ -60,3 +60,16 @@ export function dequantizeValue(q: number, scale: number, zeroPoint: number): nu
   const f = Math.fround;
   return f(f(q - zeroPoint) * f(scale));
 }
+
+/** roundToInt8 of plan/program.ts: NaN -> 0, clamp to [-256, 256], round half away from zero in f32, clamp. */
+export function roundToInt8(y: number): number {
+  const f = Math.fround;
+  let t = f(y);
+  if (Number.isNaN(t)) t = 0;
+  if (t > 256) t = 256;
+  if (t < -256) t = -256;
+  const r = t >= 0 ? Math.trunc(f(t + 0.5)) : -Math.trunc(f(0.5 - t));
+  return r < -128 ? -128 : r > 127 ? 127 : r;
+}
+
+export const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);

@@ -4,6 +4,8 @@ import type { Graph } from '../ir/graph.js';
 import type { Program } from '../plan/program.js';
 import { dequantizeValue } from './fixedpoint.js';
 import { asymmetricParams, type Calibration } from './calibrate.js';
+import { STEP_VALUE } from '../plan/lower.js';
+import { SOFTMAX_OUTPUT } from '../ops/softmax/index.js';
 
 export interface LayerError {
   layer: string;
@@ -20,10 +22,11 @@ export function quantizationErrors(g: Graph, program: Program, calib: Calibratio
   const acc = new Map<string, { se: number; ss: number; n: number; max: number }>();
   samples.forEach((x, s) => {
     executeProgram(program, x, (step, mem) => {
-      if (step.op !== 'dense_s8') return;
-      const node = g.nodes.find((n) => n.name === step.name)!;
-      const ref = calib.traces[s].values.get(node.outputs[0])!;
-      const q = asymmetricParams(calib.ranges.get(node.outputs[0])!);
+      const value = STEP_VALUE.get(step);
+      // data movement (transpose, gather) adds no error of its own
+      if (!value || step.out.dtype !== 'int8' || step.op === 'transpose' || step.op === 'gather') return;
+      const ref = calib.traces[s].values.get(value)!;
+      const q = step.op === 'softmax_s8' ? SOFTMAX_OUTPUT : asymmetricParams(calib.ranges.get(value)!);
       const got = mem.i8(step.out);
       let a = acc.get(step.name);
       if (!a) acc.set(step.name, (a = { se: 0, ss: 0, n: 0, max: 0 }));

@@ -3,7 +3,9 @@
  * affine map: y = x * scale + shift, scale = weight / sqrt(running_var + eps), shift = bias - mean * scale.
  */
 import { fail } from '../../errors.js';
-import type { AffineF32Step } from '../../plan/program.js';
+import type { AffineF32Step, AffineS8Step } from '../../plan/program.js';
+import type { ProgramMemory } from '../../exec/memory.js';
+import { clampInt8, multiplyByQuantizedMultiplier, quantizeMultiplier } from '../../quant/fixedpoint.js';
 import { registerOp, registerStep } from '../registry.js';
 
 export interface AffineAttrs {
@@ -38,7 +40,33 @@ registerOp<AffineAttrs>('affine', {
     const features = n.attrs.scale.length;
     return { op: 'affine_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows: input.length / features, features, scale: n.attrs.scale, shift: n.attrs.shift };
   },
+  lowerInt8: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const features = n.attrs.scale.length;
+    const pin = ctx.params(n.inputs[0]), pout = ctx.params(n.outputs[0]);
+    const weights = new Int8Array(features), bias = new Int32Array(features), multiplier = new Int32Array(features), shift = new Int32Array(features);
+    for (let c = 0; c < features; c++) {
+      const w = n.attrs.scale[c];
+      const ws = w !== 0 ? Math.fround(Math.abs(w) / 127) : 1;
+      weights[c] = Math.round(w / ws);
+      bias[c] = Math.round(n.attrs.shift[c] / (pin.scale * ws));
+      const q = quantizeMultiplier((pin.scale * ws) / pout.scale);
+      multiplier[c] = q.multiplier;
+      shift[c] = q.shift;
+    }
+    return { op: 'affine_s8', name: n.name, in: input, out: ctx.write(n.outputs[0]), rows: input.length / features, features, inZeroPoint: pin.zeroPoint, weights, bias, multiplier, shift, outZeroPoint: pout.zeroPoint };
+  },
   parameters: (a) => 2 * a.scale.length,
 });
 
 registerStep<AffineF32Step>('affine_f32', (s, mem) => mem.f32(s.out).set(affineReference(mem.f32(s.in), s)));
+
+export function executeAffineS8(s: AffineS8Step, mem: ProgramMemory): void {
+  const x = mem.i8(s.in), y = mem.i8(s.out), d = s.features;
+  for (let i = 0; i < s.rows * d; i++) {
+    const c = i % d;
+    y[i] = clampInt8(multiplyByQuantizedMultiplier((x[i] - s.inZeroPoint) * s.weights[c] + s.bias[c], s.multiplier[c], s.shift[c]) + s.outZeroPoint);
+  }
+}
+
+registerStep<AffineS8Step>('affine_s8', executeAffineS8);

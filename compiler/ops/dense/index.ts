@@ -5,7 +5,8 @@
  */
 import { fail } from '../../errors.js';
 import type { ProgramMemory } from '../../exec/memory.js';
-import type { Activation, DenseF32Step, DenseS8Step } from '../../plan/program.js';
+import type { Activation, DenseF32Step, DenseS4Step, DenseS8Step } from '../../plan/program.js';
+import { lowerDenseS8, unpackInt4 } from './quantize.js';
 import { multiplyByQuantizedMultiplier } from '../../quant/fixedpoint.js';
 import { applyActivation } from '../activation.js';
 import { registerOp, registerStep } from '../registry.js';
@@ -49,6 +50,12 @@ registerOp<DenseAttrs>('dense', {
     const rows = input.length / n.attrs.inFeatures;
     return { op: 'dense_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows, ...n.attrs };
   },
+  lowerInt8: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const node = { op: 'dense' as const, ...n };
+    const p = { input: ctx.params(n.inputs[0]), preActivation: ctx.preActivation(n.name), output: ctx.params(n.outputs[0]) };
+    return lowerDenseS8(node, input, ctx.write(n.outputs[0]), p, input.length / n.attrs.inFeatures, ctx.weightBits);
+  },
   reference: ([x], _s, a) => [denseReference(x, a)],
   parameters: (a) => a.weights.length + a.bias.length,
   macs: ([x], a) => (x.reduce((p, d) => p * d, 1) / a.inFeatures) * a.inFeatures * a.outFeatures,
@@ -77,5 +84,11 @@ export function executeDenseS8(step: DenseS8Step, mem: ProgramMemory): void {
   }
 }
 
+/** int4 weights: unpacked once, then exactly the int8 kernel. */
+export function executeDenseS4(step: DenseS4Step, mem: ProgramMemory): void {
+  executeDenseS8({ ...step, op: 'dense_s8', weights: unpackInt4(step.weights, step.outFeatures, step.inFeatures) }, mem);
+}
+
 registerStep<DenseF32Step>('dense_f32', executeDenseF32);
 registerStep<DenseS8Step>('dense_s8', executeDenseS8);
+registerStep<DenseS4Step>('dense_s4', executeDenseS4);

@@ -5,7 +5,7 @@
  */
 import { fail } from '../../errors.js';
 import type { DenseNode } from '../../ir/graph.js';
-import type { BufferRef, DenseS8Step, QuantParams } from '../../plan/program.js';
+import type { BufferRef, DenseS4Step, DenseS8Step, QuantParams } from '../../plan/program.js';
 import { quantizeMultiplier } from '../../quant/fixedpoint.js';
 import { applyActivation } from '../activation.js';
 
@@ -18,22 +18,44 @@ export interface DenseQuantParams {
 
 const clampI8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
 
-export function quantizeWeightsPerChannel(w: Float32Array, rows: number, cols: number): { q: Int8Array; scales: Float32Array } {
+/** Symmetric per-output-channel weights in [-qmax, qmax] (127 for int8, 7 for int4). */
+export function quantizeWeightsPerChannel(w: Float32Array, rows: number, cols: number, qmax = 127): { q: Int8Array; scales: Float32Array } {
   const q = new Int8Array(rows * cols);
   const scales = new Float32Array(rows);
   for (let o = 0; o < rows; o++) {
     let maxAbs = 0;
     for (let i = 0; i < cols; i++) maxAbs = Math.max(maxAbs, Math.abs(w[o * cols + i]));
-    const s = maxAbs > 0 ? Math.fround(maxAbs / 127) : 1;
+    const s = maxAbs > 0 ? Math.fround(maxAbs / qmax) : 1;
     scales[o] = s;
-    for (let i = 0; i < cols; i++) q[o * cols + i] = Math.max(-127, Math.min(127, Math.round(w[o * cols + i] / s)));
+    for (let i = 0; i < cols; i++) q[o * cols + i] = Math.max(-qmax, Math.min(qmax, Math.round(w[o * cols + i] / s)));
   }
   return { q, scales };
 }
 
-export function lowerDenseS8(n: DenseNode, input: BufferRef, output: BufferRef, p: DenseQuantParams): DenseS8Step {
+/** Packs int4 values row by row: column 2k in the low nibble, 2k+1 in the high nibble. */
+export function packInt4(q: Int8Array, rows: number, cols: number): Int8Array {
+  const stride = Math.ceil(cols / 2);
+  const out = new Int8Array(rows * stride);
+  for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) {
+    const nib = q[o * cols + i] & 0xf;
+    out[o * stride + (i >> 1)] |= i & 1 ? nib << 4 : nib;
+  }
+  return out;
+}
+
+export function unpackInt4(packed: Int8Array, rows: number, cols: number): Int8Array {
+  const stride = Math.ceil(cols / 2);
+  const q = new Int8Array(rows * cols);
+  for (let o = 0; o < rows; o++) for (let i = 0; i < cols; i++) {
+    const byte = packed[o * stride + (i >> 1)];
+    q[o * cols + i] = i & 1 ? byte >> 4 : (byte << 28) >> 28;
+  }
+  return q;
+}
+
+export function lowerDenseS8(n: DenseNode, input: BufferRef, output: BufferRef, p: DenseQuantParams, rowsOfInput = 1, weightBits: 8 | 4 = 8): DenseS8Step | DenseS4Step {
   const { inFeatures: cols, outFeatures: rows, activation } = n.attrs;
-  const { q, scales } = quantizeWeightsPerChannel(n.attrs.weights, rows, cols);
+  const { q, scales } = quantizeWeightsPerChannel(n.attrs.weights, rows, cols, weightBits === 4 ? 7 : 127);
   const smooth = activation === 'tanh' || activation === 'sigmoid' || activation === 'gelu';
   if (smooth && !p.preActivation) throw new Error(`internal: ${n.name} has no pre-activation calibration`);
   const target = smooth ? p.preActivation! : p.output;
@@ -60,8 +82,9 @@ export function lowerDenseS8(n: DenseNode, input: BufferRef, output: BufferRef, 
       lut[v + 128] = clampI8(Math.round(y / p.output.scale) + p.output.zeroPoint);
     }
   }
-  return {
-    op: 'dense_s8', name: n.name, in: input, out: output, inFeatures: cols, outFeatures: rows,
-    weights: q, bias, multiplier, shift, outZeroPoint: target.zeroPoint, actMin, actMax: 127, lut,
-  };
+  const common = { name: n.name, in: input, out: output, inFeatures: cols, outFeatures: rows, bias, multiplier, shift, outZeroPoint: target.zeroPoint, actMin, actMax: 127, lut };
+  const rowsField = rowsOfInput > 1 ? { rows: rowsOfInput } : {};
+  return weightBits === 4
+    ? { op: 'dense_s4', ...common, ...rowsField, weights: packInt4(q, rows, cols) }
+    : { op: 'dense_s8', ...common, ...rowsField, weights: q };
 }

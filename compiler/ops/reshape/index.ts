@@ -12,6 +12,7 @@ registerOp<ReshapeAttrs>('reshape', {
   },
   reference: ([x]) => [x.slice()],
   lowerFloat: () => 'alias',
+  lowerInt8: () => 'alias',
 });
 
 registerStep<CopyStep>('copy', (s, mem) => {
@@ -32,6 +33,11 @@ registerOp<GatherAttrs>('gather', {
   },
   reference: ([x], [s], a) => [gatherReference(x, s, a)],
   lowerFloat: (n, ctx) => ({ op: 'gather', name: n.name, in: ctx.read(n.inputs[0]), out: ctx.write(n.outputs[0], 'float32'), shape: ctx.shape(n.inputs[0]), axis: n.attrs.axis, indices: n.attrs.indices }),
+  lowerInt8: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    ctx.fixParams(n.outputs[0], ctx.params(n.inputs[0]));
+    return { op: 'gather', name: n.name, in: input, out: ctx.write(n.outputs[0]), shape: ctx.shape(n.inputs[0]), axis: n.attrs.axis, indices: n.attrs.indices };
+  },
 });
 
 export function gatherReference<T extends Float32Array | Int8Array>(x: T, s: number[], a: GatherAttrs): T {

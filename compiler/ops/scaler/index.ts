@@ -13,37 +13,50 @@ import { registerOp, registerStep } from '../registry.js';
 export type ScalingKind = 'std' | 'mean' | 'none';
 export interface ScaleAttrs { kind: ScalingKind }
 
+/**
+ * Float32 arithmetic in exactly this order (every backend does the same, so int8 programs that start
+ * with this step stay bit-identical across targets), per channel c over t = 0..L-1:
+ *   std:  sum = f32(sum + x); mean = f32(sum / L); d = f32(x - mean); v = f32(v + f32(d * d));
+ *         scale = f32(sqrt(f32(f32(v / L) + 1e-5f))); loc = mean
+ *   mean: sum = f32(sum + |x|); scale = f32(sum / L), at least 1e-10f; loc = 0
+ *   none: loc = 0, scale = 1
+ * scaled = f32(f32(x - loc) / scale); unscale: y' = f32(f32(y * scale) + loc).
+ */
 export function seriesStats(x: Float32Array, L: number, C: number, kind: ScalingKind): { loc: Float32Array; scale: Float32Array } {
+  const f = Math.fround;
   const loc = new Float32Array(C), scale = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     if (kind === 'none') { scale[c] = 1; continue; }
     if (kind === 'mean') {
       let s = 0;
-      for (let t = 0; t < L; t++) s += Math.abs(x[t * C + c]);
-      scale[c] = Math.max(s / L, 1e-10);
+      for (let t = 0; t < L; t++) s = f(s + Math.abs(x[t * C + c]));
+      const m = f(s / L);
+      scale[c] = m < f(1e-10) ? f(1e-10) : m;
       continue;
     }
-    let m = 0;
-    for (let t = 0; t < L; t++) m += x[t * C + c];
-    m /= L;
+    let s = 0;
+    for (let t = 0; t < L; t++) s = f(s + x[t * C + c]);
+    const mean = f(s / L);
     let v = 0;
-    for (let t = 0; t < L; t++) v += (x[t * C + c] - m) ** 2;
-    loc[c] = m;
-    scale[c] = Math.sqrt(v / L + 1e-5);
+    for (let t = 0; t < L; t++) { const d = f(x[t * C + c] - mean); v = f(v + f(d * d)); }
+    loc[c] = mean;
+    scale[c] = f(Math.sqrt(f(f(v / L) + f(1e-5))));
   }
   return { loc, scale };
 }
 
 export function scaleSeriesReference(x: Float32Array, L: number, C: number, kind: ScalingKind): Float32Array[] {
+  const f = Math.fround;
   const { loc, scale } = seriesStats(x, L, C, kind);
   const y = new Float32Array(x.length);
-  for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) y[t * C + c] = (x[t * C + c] - loc[c]) / scale[c];
+  for (let t = 0; t < L; t++) for (let c = 0; c < C; c++) y[t * C + c] = f(f(x[t * C + c] - loc[c]) / scale[c]);
   return [y, loc, scale];
 }
 
 export function unscaleReference(y: Float32Array, loc: Float32Array, scale: Float32Array): Float32Array {
+  const f = Math.fround;
   const C = loc.length, out = new Float32Array(y.length);
-  for (let i = 0; i < y.length; i++) out[i] = y[i] * scale[i % C] + loc[i % C];
+  for (let i = 0; i < y.length; i++) out[i] = f(f(y[i] * scale[i % C]) + loc[i % C]);
   return out;
 }
 

@@ -1,5 +1,6 @@
 /** Softmax over the last dimension (max-subtracted). */
-import type { SoftmaxF32Step } from '../../plan/program.js';
+import type { SoftmaxF32Step, SoftmaxS8Step } from '../../plan/program.js';
+import type { ProgramMemory } from '../../exec/memory.js';
 import { registerOp, registerStep } from '../registry.js';
 
 export function softmaxReference(x: Float32Array, d: number): Float32Array {
@@ -24,6 +25,38 @@ registerOp<Record<string, never>>('softmax', {
     const features = shape[shape.length - 1];
     return { op: 'softmax_f32', name: n.name, in: input, out: ctx.write(n.outputs[0], 'float32'), rows: input.length / features, features };
   },
+  lowerInt8: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    const shape = ctx.shape(n.inputs[0]);
+    const features = shape[shape.length - 1];
+    const s = ctx.params(n.inputs[0]).scale;
+    ctx.fixParams(n.outputs[0], SOFTMAX_OUTPUT);
+    const table = Float32Array.from({ length: 256 }, (_, k) => Math.exp(-s * k));
+    return { op: 'softmax_s8', name: n.name, in: input, out: ctx.write(n.outputs[0]), rows: input.length / features, features, table };
+  },
 });
 
 registerStep<SoftmaxF32Step>('softmax_f32', (s, mem) => mem.f32(s.out).set(softmaxReference(mem.f32(s.in), s.features)));
+
+/** Softmax outputs in [0, 1] use TFLite's fixed int8 parameters. */
+export const SOFTMAX_OUTPUT = { scale: 1 / 256, zeroPoint: -128 };
+
+export function executeSoftmaxS8(s: SoftmaxS8Step, mem: ProgramMemory): void {
+  const f = Math.fround;
+  const x = mem.i8(s.in), y = mem.i8(s.out), n = s.features;
+  for (let r = 0; r < s.rows; r++) {
+    const o = r * n;
+    let m = -128;
+    for (let i = 0; i < n; i++) if (x[o + i] > m) m = x[o + i];
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum = f(sum + s.table[m - x[o + i]]);
+    const inv = f(1 / sum);
+    for (let i = 0; i < n; i++) {
+      const t = f(f(s.table[m - x[o + i]] * inv) * 256);
+      const v = Math.trunc(f(t + 0.5)) - 128;
+      y[o + i] = v > 127 ? 127 : v < -128 ? -128 : v;
+    }
+  }
+}
+
+registerStep<SoftmaxS8Step>('softmax_s8', executeSoftmaxS8);

@@ -29,6 +29,11 @@ registerOp<TransposeAttrs>('transpose', {
   },
   reference: ([x], [s], a) => [transposeReference(x, s, a.perm)],
   lowerFloat: (n, ctx) => ({ op: 'transpose', name: n.name, in: ctx.read(n.inputs[0]), out: ctx.write(n.outputs[0], 'float32'), shape: ctx.shape(n.inputs[0]), perm: n.attrs.perm }),
+  lowerInt8: (n, ctx) => {
+    const input = ctx.read(n.inputs[0]);
+    ctx.fixParams(n.outputs[0], ctx.params(n.inputs[0])); // data movement keeps the quantization
+    return { op: 'transpose', name: n.name, in: input, out: ctx.write(n.outputs[0]), shape: ctx.shape(n.inputs[0]), perm: n.attrs.perm };
+  },
 });
 
 /** Works for any element type: moves element indices, so it runs on a typed view of the right width. */
