@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,9 @@ import { cFloat } from '../compiler/backends/c/cformat.js';
 import { runOnCHost } from '../compiler/backends/c/host.js';
 import { executeProgram } from '../compiler/exec/program.js';
 import type { Program } from '../compiler/plan/program.js';
-import { randomFloatProgram, randomInputs, randomInt8Program } from './helpers/random-program.js';
+import { requantFastC } from '../compiler/ops/dense/c.js';
+import { multiplyByQuantizedMultiplier } from '../compiler/quant/fixedpoint.js';
+import { randomFloatProgram, randomInputs, randomInt8Program, rng } from './helpers/random-program.js';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tf-cbackend-test-'));
@@ -107,5 +109,97 @@ describe('C backend: float programs', () => {
       const r = await runOnCHost(p, inputs);
       inputs.forEach((x, s) => expectClose(r.outputs[s], executeProgram(p, x).output));
     }
+  });
+});
+
+/** One quantize -> dense_s8 (n -> m) -> dequantize program with extreme-leaning random data. */
+function denseProgram(n: number, m: number, seed: number, opts: { extreme?: boolean; lut?: boolean; relu?: boolean } = {}): Program {
+  const p = randomInt8Program(n, m, 1, seed);
+  const d = p.steps[1];
+  if (d.op !== 'dense_s8') throw new Error('unexpected program');
+  if (opts.extreme) for (let i = 0; i < d.weights.length; i++) d.weights[i] = i % 3 === 0 ? -128 : i % 3 === 1 ? 127 : d.weights[i];
+  if (!opts.lut) d.lut = null;
+  if (opts.relu) { d.actMin = d.outZeroPoint; d.actMax = 127; }
+  const out = { ...d.out, length: m };
+  d.out = out;
+  const dq = p.steps[3];
+  dq.in = out;
+  dq.out = { ...dq.out, length: m };
+  p.steps = [p.steps[0], d, dq];
+  p.int8Output = out;
+  p.output = { ...p.output, shape: [m] };
+  return p;
+}
+
+/** Awkward shapes for the DSP kernels: rows not a multiple of 4, columns not a multiple of 8, 1 column,
+ *  more than one 496-column chunk. */
+export const AWKWARD: Array<[number, number]> = [[1, 7], [3, 1], [13, 6], [9, 5], [1001, 3], [1030, 2], [500, 9], [8, 4]];
+
+describe('C backend: DSP kernels on awkward shapes (host emulation of the packing)', () => {
+  for (const [n, m] of AWKWARD) {
+    it(`dense ${n} -> ${m}`, async () => {
+      for (const [k, opts] of [[0, {}], [1, { extreme: true, relu: true }], [2, { lut: true }]] as const) {
+        const p = denseProgram(n, m, n * 31 + m + k, opts);
+        const inputs = [...randomInputs(3, n, n + m + k, 6), new Float32Array(n).fill(-1e9), new Float32Array(n).fill(1e9)];
+        const want = inputs.map((x) => executeProgram(p, x));
+        for (const dspWeights of ['int8', 'int16'] as const) {
+          await compiles(p, 'cortex-m4f', dspWeights);
+          const r = await runOnCHost(p, inputs, { target: 'cortex-m4f', dspWeights });
+          want.forEach((w, s) => expect(Array.from(r.outputsQ![s])).toEqual(Array.from(w.outputQ!)));
+        }
+      }
+    });
+  }
+});
+
+describe('C backend: fast requantization (SMMULR form) equals multiplyByQuantizedMultiplier', () => {
+  it('on the edges of its domain and exhaustively on a window', async () => {
+    const cases: number[] = [];
+    const A = [-(2 ** 30) + 1, -(2 ** 30) + 2, -(2 ** 30) + 3, -65537, -65536, -32769, -32768, -2, -1, 0, 1, 2, 32767, 32768, 65535, 65536, 2 ** 30 - 3, 2 ** 30 - 2, 2 ** 30 - 1];
+    const M = [0, 1, 2 ** 30, 2 ** 30 + 1, 1518500250, 2 ** 31 - 2, 2 ** 31 - 1, -1, -(2 ** 30), -(2 ** 31) + 1, -(2 ** 31)];
+    for (const a of A) for (const m of M) for (let rs = 1; rs <= 31; rs++) cases.push(a, m, rs);
+    const r = rng(12345);
+    for (let k = 0; k < 200000; k++) {
+      const a = Math.floor(r() * 2 ** 31) - 2 ** 30 + 1; // [-2^30 + 1, 2^30 - 1]... within the proven domain
+      const m = k % 2 ? Math.floor(r() * 2 ** 30) + 2 ** 30 : (Math.floor(r() * 2 ** 32) | 0);
+      cases.push(Math.max(-(2 ** 30) + 1, Math.min(2 ** 30 - 1, a)), m, 1 + Math.floor(r() * 31));
+    }
+    // exhaustive window: every a in [-2^17, 2^17] for a few multipliers and shifts (rounding ties included)
+    for (const [m, rs] of [[2 ** 30, 1], [2 ** 30, 3], [1518500250, 7], [2 ** 31 - 1, 12], [1073741825, 31]]) {
+      for (let a = -(2 ** 17); a <= 2 ** 17; a++) cases.push(a, m, rs);
+    }
+    const sub = mkdtempSync(join(dir, 'rq-'));
+    const src = `#include <stdint.h>
+#include <stdio.h>
+${requantFastC()}
+int main(int argc, char **argv) {
+  FILE *f = fopen(argv[1], "rb"), *g = fopen(argv[2], "wb");
+  int32_t c[3];
+  (void)argc;
+  if (!f || !g) return 2;
+  while (fread(c, 4, 3, f) == 3) {
+    int32_t q[4], v;
+    q[0] = 0; q[1] = c[1]; q[2] = c[2]; q[3] = (int32_t)(1u << (c[2] - 1));
+    v = tf_requant_fast((uint32_t)c[0] << 0, q);
+    /* tf_requant_fast takes s with q[0] = 2*bias: a = s + bias, here bias = 0 */
+    fwrite(&v, 4, 1, g);
+  }
+  fclose(f);
+  fclose(g);
+  return 0;
+}
+`;
+    writeFileSync(join(sub, 'rq.c'), src);
+    writeFileSync(join(sub, 'in.bin'), new Uint8Array(Int32Array.from(cases).buffer));
+    await run('gcc', ['-O2', '-std=c99', '-Wall', '-Wextra', '-Werror', '-o', join(sub, 'rq'), join(sub, 'rq.c')]);
+    await run(join(sub, 'rq'), [join(sub, 'in.bin'), join(sub, 'out.bin')]);
+    const got = new Int32Array(readFileSync(join(sub, 'out.bin')).buffer.slice(0));
+    expect(got.length).toBe(cases.length / 3);
+    let bad = 0;
+    for (let k = 0; k < got.length; k++) {
+      const want = multiplyByQuantizedMultiplier(cases[3 * k], cases[3 * k + 1], -cases[3 * k + 2]);
+      if (got[k] !== want && bad++ < 5) expect([cases[3 * k], cases[3 * k + 1], cases[3 * k + 2], got[k]]).toEqual([cases[3 * k], cases[3 * k + 1], cases[3 * k + 2], want]);
+    }
+    expect(bad).toBe(0);
   });
 });

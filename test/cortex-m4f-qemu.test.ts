@@ -54,3 +54,39 @@ describe('cortex-m4f on QEMU mps2-an386', () => {
     expect(dsp.instructionsInt8![0] * 3).toBeLessThan(portable.instructionsInt8![0]);
   });
 });
+
+/** quantize -> one dense_s8 (n -> m) -> dequantize; `extreme` puts -128/127 weights and a ReLU clamp in. */
+function denseProgram(n: number, m: number, seed: number, extreme: boolean): Program {
+  const p = randomInt8Program(n, m, 1, seed);
+  const d = p.steps[1];
+  if (d.op !== 'dense_s8') throw new Error('unexpected program');
+  if (extreme) {
+    for (let i = 0; i < d.weights.length; i++) d.weights[i] = i % 3 === 0 ? -128 : i % 3 === 1 ? 127 : d.weights[i];
+    d.actMin = d.outZeroPoint; d.actMax = 127;
+  }
+  const out = { ...d.out, length: m };
+  d.out = out;
+  const dq = p.steps[3];
+  dq.in = out;
+  dq.out = { ...dq.out, length: m };
+  p.steps = [p.steps[0], d, dq];
+  p.int8Output = out;
+  p.output = { ...p.output, shape: [m] };
+  return p;
+}
+
+describe('cortex-m4f DSP kernels on awkward shapes (QEMU)', () => {
+  // rows not a multiple of 4, columns not a multiple of 8, 1 column, several 496-column chunks
+  const shapes: Array<[number, number]> = [[1, 7], [13, 6], [9, 5], [1001, 3], [1030, 2], [500, 9]];
+  for (const [n, m] of shapes) {
+    it(`dense ${n} -> ${m} is bit-identical (int8 + int16 weights${n === 1001 ? ', TF_NO_ASM' : ''})`, async () => {
+      for (const extreme of [false, true]) {
+        const p = denseProgram(n, m, n + 7 * m + (extreme ? 1 : 0), extreme);
+        const inputs = [...randomInputs(2, n, n + m, 6), new Float32Array(n).fill(-1e9), new Float32Array(n).fill(1e9)];
+        checkInt8(p, inputs, await runOnQemu(p, inputs, { dspWeights: 'int8' }));
+        checkInt8(p, inputs, await runOnQemu(p, inputs, { dspWeights: 'int16' }));
+        if (n === 1001) checkInt8(p, inputs, await runOnQemu(p, inputs, { dspWeights: 'int8', cflags: ['-DTF_NO_ASM'] }));
+      }
+    });
+  }
+});

@@ -4,17 +4,22 @@
  *
  * Cortex-M4 DSP path. The input vector is sign-extended once per layer into int16 pairs on the stack
  * (order (x0,x2),(x1,x3) per 4 columns, which is what SXTB16 / SXTB16 ROR 8 produce), zero-padded to a
- * multiple of 8 columns. Rows are processed in pairs over blocks of 8 columns; weights are reordered at
- * emission time to match, in one of two storages:
- *  - 'int16': pre-extended weights, one SMLAD per two MACs (2 bytes of flash per weight).
- *  - 'int8':  one word holds two columns of a row pair: bytes [a_p+128, b_p, a_q+128, b_q]. Read as
- *             int16 halves it is (256*b + a+128), so SMLAD(word, x) accumulates 256*S_b + S_a + 128*X,
- *             and SMLAD(UXTB16(word), x) accumulates S_a + 128*X (X = sum of inputs). Subtracting gives
- *             S_b exactly (column chunks keep |S_b| < 2^23), then S_a = U - 128*X: 3 instructions per
- *             4 MACs and no weight sign-extension.
- * The inner loop is GNU inline asm (LDM loads 4 words per instruction); without it (TF_NO_ASM, other
- * compilers) the same layout runs through ACLE intrinsics, and without the DSP extension (host builds)
- * through exact C emulations of SXTB16/UXTB16/SMLAD, so the host tests check the packing too.
+ * multiple of 8 columns. The kernels write the raw row sums (no bias) into an int32 buffer; one tight
+ * loop then requantizes every row (see REQUANT_FAST). Weights are reordered at emission time, in one of
+ * two storages:
+ *  - 'int16': pre-extended weights, rows in pairs, one SMLAD per two MACs (2 bytes of flash per weight).
+ *  - 'int8':  1 byte of flash per weight. Rows in quads (a,b,c,d); one word holds two columns p,q of a
+ *             row pair: bytes [a_p+128, b_p, a_q+128, b_q]. Read as int16 halves it is (256*b + a+128),
+ *             so SMLAD(word, x) accumulates R = 256*S_b + S_a + 128*X, and SMLAD(UXTB16(word), x)
+ *             accumulates U = S_a + 128*X (X = sum of inputs). Both start at -128*X, so S_a = U and
+ *             S_b = (R - U) >> 8 exactly (column chunks of <= 496 keep |S_b| < 2^23). Per 8 columns of
+ *             a quad: 8 words = 2 LDM, the 4 input words 1 LDM shared by the 4 rows, 24 ALU
+ *             instructions: 27 instructions per 32 MACs. The quad kernel is a per-layer assembler
+ *             routine (column count known at emission, loop unrolled x4), the four accumulators live
+ *             in registers for the whole row.
+ * Without GNU asm (TF_NO_ASM, other compilers) the same layouts run through ACLE intrinsics, and without
+ * the DSP extension (host builds) through exact C emulations of SXTB16/UXTB16/SMLAD, so the host tests
+ * check the packing too.
  */
 import { fail } from '../../errors.js';
 import type { DenseF32Step, DenseS8Step } from '../../plan/program.js';
@@ -72,13 +77,6 @@ const W16_BLOCK = [
   'ldmia %[w]!, {r9, r10, r11, r12}',
   'smlad %[b], r9, r4, %[b]', 'smlad %[b], r10, r5, %[b]', 'smlad %[b], r11, r6, %[b]', 'smlad %[b], r12, r8, %[b]',
 ];
-const W8_BLOCK = [
-  'ldmia %[x]!, {r4, r5, r6, r8}',
-  'ldmia %[w]!, {r9, r10, r11, r12}',
-  ...[['r9', 'r4'], ['r10', 'r5'], ['r11', 'r6'], ['r12', 'r8']].flatMap(([w, x]) => [
-    `smlad %[r], ${w}, ${x}, %[r]`, `uxtb16 ${w}, ${w}`, `smlad %[u], ${w}, ${x}, %[u]`]),
-];
-
 /** Loop over %[n] >= 1 blocks, two per iteration (an odd block first). */
 function unrolledAsm(block: string[]): string {
   const lines = [
@@ -170,48 +168,130 @@ ${unrolledAsm(W16_BLOCK)}
 }
 `;
 
-const DOT_W8 = `/* Two rows, packed int8 weights (see compiler/ops/dense/c.ts): r += x.word, u += x.UXTB16(word). */
-static inline void tf_dot2_w8(const uint32_t *xb, const uint32_t *w, int32_t blocks,
-                              uint32_t *rr, uint32_t *ru) {
-  uint32_t r = 0, u = 0;
-#if defined(TF_DSP_ASM)
-  /* blocks >= 1: 14 instructions per 16 MACs, loop unrolled x2 */
-  __asm__ volatile(
-${unrolledAsm(W8_BLOCK)}
-    : [x] "+r"(xb), [w] "+r"(w), [n] "+r"(blocks), [r] "+r"(r), [u] "+r"(u)
-    :
-    : "r4", "r5", "r6", "r8", "r9", "r10", "r11", "r12", "cc", "memory");
-#else
-  for (; blocks > 0; blocks--) {
-    int32_t j;
-    for (j = 0; j < 4; j++) {
-      r = TF_SMLAD(w[j], xb[j], r);
-      u = TF_SMLAD(TF_UXTB16(w[j]), xb[j], u);
-    }
-    xb += 4;
-    w += 4;
-  }
-#endif
-  *rr = r;
-  *ru = u;
+/* ---------- int8 weights: four rows per pass ---------- */
+
+/** Registers of the quad kernel: r0 = x, r1 = w, r2-r5 = 4 input words, r6-r9 = 4 weight words,
+ *  r10/r11 = R/U of rows (a,b), r12/lr = R/U of rows (c,d). */
+function quadPair(wab: string, wcd: string, x: string): string[] {
+  return [
+    `smlad r10, ${wab}, ${x}, r10`, `smlad r12, ${wcd}, ${x}, r12`,
+    `uxtb16 ${wab}, ${wab}`, `uxtb16 ${wcd}, ${wcd}`,
+    `smlad r11, ${wab}, ${x}, r11`, `smlad lr, ${wcd}, ${x}, lr`,
+  ];
+}
+/** One 8-column block of a row quad: 3 LDM + 24 ALU for 32 MACs. */
+const QUAD_BLOCK = [
+  'ldmia r0!, {r2, r3, r4, r5}',
+  'ldmia r1!, {r6, r7, r8, r9}',
+  ...quadPair('r6', 'r7', 'r2'), ...quadPair('r8', 'r9', 'r3'),
+  'ldmia r1!, {r6, r7, r8, r9}',
+  ...quadPair('r6', 'r7', 'r4'), ...quadPair('r8', 'r9', 'r5'),
+];
+
+/** Name of the quad routine for `nblk` blocks per row; `acc` adds into the sums instead of storing. */
+function quadName(nblk: number, acc: boolean): string {
+  return `tf_dot4_w8_${nblk}${acc ? '_acc' : ''}`;
 }
 
-/* exact row sums (S_a, S_b) of a packed int8 row pair; chunks keep 256*S_b inside int32 */
-static inline void tf_rows2_w8(const uint32_t *xb, const uint32_t *w, int32_t blocks, uint32_t xsum,
-                               uint32_t *sa, uint32_t *sb) {
-  uint32_t u = 0, b = 0;
-  while (blocks > 0) {
-    int32_t nb = blocks < ${CHUNK_BLOCKS} ? blocks : ${CHUNK_BLOCKS};
-    uint32_t rc, uc;
-    tf_dot2_w8(xb, w, nb, &rc, &uc);
-    b += (uint32_t)((int32_t)(rc - uc) >> 8);
-    u += uc;
-    xb += 4 * nb;
-    w += 4 * nb;
-    blocks -= nb;
+/**
+ * The quad routine `void f(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx)`
+ * (nx = -128 * sum(x) mod 2^32): for each of `quads` row quads, 4 row sums (no bias) into s[0..3] (or added
+ * to them), s += 4. As Thumb-2 assembly (blocks unrolled, x4 loop for long rows) and as its exact C model.
+ */
+function quadRoutine(nblk: number, acc: boolean): string {
+  const name = quadName(nblk, acc);
+  const L = `.L${name}`;
+  const body: string[] = [
+    'push {r4-r11, lr}', 'sub sp, sp, #16',
+    'str r0, [sp]', 'str r3, [sp, #4]', 'str r2, [sp, #8]',
+    `${L}_q:`,
+    'ldr r0, [sp]', 'ldr r10, [sp, #52]', 'mov r11, r10', 'mov r12, r10', 'mov lr, r10',
+  ];
+  if (nblk <= 7) {
+    for (let k = 0; k < nblk; k++) body.push(...QUAD_BLOCK);
+  } else {
+    const rem = nblk % 4;
+    for (let k = 0; k < rem; k++) body.push(...QUAD_BLOCK);
+    body.push(`addw r2, r1, #${(nblk - rem) * 32}`, 'str r2, [sp, #12]', `${L}_l:`);
+    for (let k = 0; k < 4; k++) body.push(...QUAD_BLOCK);
+    body.push('ldr r6, [sp, #12]', 'cmp r1, r6', `bne ${L}_l`);
   }
-  *sa = u - 128u * xsum;
-  *sb = b;
+  body.push(
+    'sub r4, r10, r11', 'asr r4, r4, #8', 'sub r6, r12, lr', 'asr r6, r6, #8', 'mov r3, r11', 'mov r5, lr',
+    'ldr r2, [sp, #8]',
+    ...(acc ? ['ldmia r2, {r7, r8, r9, r10}', 'add r3, r3, r7', 'add r4, r4, r8', 'add r5, r5, r9', 'add r6, r6, r10'] : []),
+    'stmia r2!, {r3, r4, r5, r6}', 'str r2, [sp, #8]',
+    'ldr r3, [sp, #4]', 'subs r3, r3, #1', 'str r3, [sp, #4]', `bne ${L}_q`,
+    'add sp, sp, #16', 'pop {r4-r11, pc}',
+  );
+  const sig = `(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx)`;
+  const asm = [
+    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
+    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
+    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
+    `.size ${name}, .-${name}`, '.popsection',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}${sig};
+__asm__(
+${asm.map((l) => `  "${l}\\n"`).join('\n')}
+);
+#else
+static void ${name}${sig} {
+  tf_dot4_w8_c(xb, w, s, quads, nx, ${nblk}, ${acc ? 1 : 0});
+}
+#endif
+`;
+}
+
+const DOT4_C = `#if !defined(TF_DSP_ASM)
+/* C model of the quad routines (packed int8 weights, see compiler/ops/dense/c.ts). */
+static void tf_dot4_w8_c(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx,
+                         int32_t nblk, int acc) {
+  for (; quads > 0; quads--) {
+    uint32_t r1 = nx, u1 = nx, r2 = nx, u2 = nx, t[4];
+    const uint32_t *xp = xb;
+    int32_t b, k;
+    for (b = 0; b < nblk; b++) {
+      for (k = 0; k < 4; k++) {
+        r1 = TF_SMLAD(w[2 * k], xp[k], r1);
+        u1 = TF_SMLAD(TF_UXTB16(w[2 * k]), xp[k], u1);
+        r2 = TF_SMLAD(w[2 * k + 1], xp[k], r2);
+        u2 = TF_SMLAD(TF_UXTB16(w[2 * k + 1]), xp[k], u2);
+      }
+      xp += 4;
+      w += 8;
+    }
+    t[0] = u1;
+    t[1] = (uint32_t)((int32_t)(r1 - u1) >> 8);
+    t[2] = u2;
+    t[3] = (uint32_t)((int32_t)(r2 - u2) >> 8);
+    for (k = 0; k < 4; k++) s[k] = acc ? s[k] + t[k] : t[k];
+    s += 4;
+  }
+}
+#endif
+`;
+
+/* Fast requantization (see emitRequantLoop for when it is used). */
+const REQUANT_FAST = `/* Requantization when the emitter proved |bias + acc| < 2^30 for every row and every shift <= -1:
+   SaturatingRoundingDoublingHighMul(a, m) = floor((a*m + 2^30) / 2^31) = floor((2a*m + 2^31) / 2^32)
+   = SMMULR(2a, m) (2a cannot overflow, a != INT32_MIN so no saturation), and RoundingDivideByPOT(x, rs)
+   = (x + 2^(rs-1) - (x < 0)) >> rs for rs >= 1 (|x| <= |a| < 2^30: no overflow). Bit-exact with
+   compiler/quant/fixedpoint.ts (test/c-backend.test.ts checks it exhaustively on the edges).
+   q = {2*bias, multiplier, rs, 2^(rs-1)}. */
+static inline int32_t tf_smmulr(int32_t a, int32_t b) {
+#if defined(TF_DSP_ASM)
+  int32_t r;
+  __asm__("smmulr %0, %1, %2" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+static inline int32_t tf_requant_fast(uint32_t s, const int32_t *q) {
+  int32_t x = tf_smmulr((int32_t)((s << 1) + (uint32_t)q[0]), q[1]);
+  return (x + q[3] - (int32_t)((uint32_t)x >> 31)) >> q[2];
 }
 `;
 
@@ -248,28 +328,100 @@ export function denseS8Kernel(target: 'c' | 'cortex-m4f', dspWeights: 'int8' | '
 export function packDenseS8(step: DenseS8Step, kernel: 'dsp-int8' | 'dsp-int16'): Uint32Array {
   const { inFeatures: n, outFeatures: m, weights } = step;
   const blocks = Math.ceil(n / 8);
-  const pairs = Math.ceil(m / 2);
   const wAt = (r: number, c: number) => (r < m && c < n ? weights[r * n + c] : 0);
-  const wordsPerBlock = kernel === 'dsp-int16' ? 8 : 4;
-  const out = new Uint32Array(pairs * blocks * wordsPerBlock);
-  let k = 0;
-  for (let p = 0; p < pairs; p++) {
-    const ra = 2 * p, rb = 2 * p + 1;
-    for (let b = 0; b < blocks; b++) {
-      const c0 = 8 * b;
-      if (kernel === 'dsp-int16') {
-        for (const r of [ra, rb]) {
-          for (const [lo, hi] of PAIRS) out[k++] = ((wAt(r, c0 + lo) & 0xffff) | (wAt(r, c0 + hi) << 16)) >>> 0;
+  if (kernel === 'dsp-int16') {
+    const pairs = Math.ceil(m / 2);
+    const out = new Uint32Array(pairs * blocks * 8);
+    let k = 0;
+    for (let p = 0; p < pairs; p++) {
+      for (let b = 0; b < blocks; b++) {
+        for (const r of [2 * p, 2 * p + 1]) {
+          for (const [lo, hi] of PAIRS) out[k++] = ((wAt(r, 8 * b + lo) & 0xffff) | (wAt(r, 8 * b + hi) << 16)) >>> 0;
         }
-      } else {
+      }
+    }
+    return out;
+  }
+  // int8: [chunk][quad][block in chunk][column pair k][row pair ab, cd]
+  const quads = Math.ceil(m / 4);
+  const word = (ra: number, rb: number, c0: number, lo: number, hi: number) =>
+    (((wAt(ra, c0 + lo) + 128) & 0xff) | ((wAt(rb, c0 + lo) & 0xff) << 8)
+      | (((wAt(ra, c0 + hi) + 128) & 0xff) << 16) | ((wAt(rb, c0 + hi) & 0xff) << 24)) >>> 0;
+  const out = new Uint32Array(quads * blocks * 8);
+  let k = 0;
+  for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+    const b1 = Math.min(blocks, b0 + CHUNK_BLOCKS);
+    for (let q = 0; q < quads; q++) {
+      const r = 4 * q;
+      for (let b = b0; b < b1; b++) {
         for (const [lo, hi] of PAIRS) {
-          out[k++] = (((wAt(ra, c0 + lo) + 128) & 0xff) | ((wAt(rb, c0 + lo) & 0xff) << 8)
-            | (((wAt(ra, c0 + hi) + 128) & 0xff) << 16) | ((wAt(rb, c0 + hi) & 0xff) << 24)) >>> 0;
+          out[k++] = word(r, r + 1, 8 * b, lo, hi);
+          out[k++] = word(r + 2, r + 3, 8 * b, lo, hi);
         }
       }
     }
   }
   return out;
+}
+
+/** The fast requantization helper as C (for tests: compile it on the host and compare with fixedpoint.ts). */
+export function requantFastC(): string {
+  return REQUANT_FAST;
+}
+
+/** True when every row of the layer can use REQUANT_FAST: all shifts <= -1 and |bias + acc| < 2^30 for any input. */
+export function fastRequantOk(step: DenseS8Step): boolean {
+  const { inFeatures: n, outFeatures: m, weights } = step;
+  for (let o = 0; o < m; o++) {
+    if (step.shift[o] > -1) return false;
+    let bound = Math.abs(step.bias[o]);
+    for (let i = 0; i < n; i++) bound += 128 * Math.abs(weights[o * n + i]);
+    if (bound >= 2 ** 30) return false;
+  }
+  return true;
+}
+
+/** Output loop over the int32 row sums `s` (no bias): requantize, zero point, clamp, LUT, store. */
+function emitRequantLoop(step: DenseS8Step, fn: string, helpers: Record<string, string>): { tables: string; loop: string } {
+  const m = step.outFeatures;
+  const lo = step.actMin, hi = step.actMax;
+  const lut = step.lut ? `${fn}_lut` : '';
+  let tables = step.lut ? cConstArray('int8_t', `${fn}_lut`, step.lut, i8) : '';
+  let clamp: string;
+  if (lo === -128 && hi === 127) clamp = 'v = TF_SSAT8(v);';
+  else if (hi === 127 && lo > -128 && lo <= 127) clamp = `v = TF_SSAT8(v);\n    v = v < ${lo} ? ${lo} : v;`;
+  else clamp = `v = v < ${lo} ? ${lo} : v > ${hi} ? ${hi} : v;`;
+  const store = `y[o] = (int8_t)${lut ? `${lut}[v + 128]` : 'v'};`;
+  if (fastRequantOk(step)) {
+    helpers.requant_fast = REQUANT_FAST;
+    const q = new Int32Array(4 * m);
+    for (let o = 0; o < m; o++) {
+      const rs = -step.shift[o];
+      q[4 * o] = (2 * step.bias[o]) | 0; q[4 * o + 1] = step.multiplier[o]; q[4 * o + 2] = rs; q[4 * o + 3] = 2 ** (rs - 1);
+    }
+    tables += `/* per output channel: 2*bias, multiplier, right shift, rounding constant */\n` + cConstArray('int32_t', `${fn}_q`, q, cInt32, 8);
+    return {
+      tables,
+      loop: `  for (o = 0; o < ${m}; o++) {
+    int32_t v = tf_requant_fast(s[o], q) + (${step.outZeroPoint});
+    ${clamp}
+    ${store}
+    q += 4;
+  }\n`,
+    };
+  }
+  const chan = new Int32Array(3 * m);
+  for (let o = 0; o < m; o++) { chan[3 * o] = step.bias[o]; chan[3 * o + 1] = step.multiplier[o]; chan[3 * o + 2] = step.shift[o]; }
+  tables += `/* per output channel: bias, multiplier, shift */\n` + cConstArray('int32_t', `${fn}_q`, chan, cInt32, 9);
+  const sat = step.multiplier.includes(-2147483648) ? 1 : 0;
+  const lsh = step.shift.some((v) => v > 0) ? 1 : 0;
+  return {
+    tables,
+    loop: `  for (o = 0; o < ${m}; o++) {
+    y[o] = tf_out_s8(s[o], q, ${step.outZeroPoint}, ${lo}, ${hi}, ${lut || '(const int8_t *)0'}, ${sat}, ${lsh});
+    q += 3;
+  }\n`,
+  };
 }
 
 /**
@@ -281,17 +433,16 @@ export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kerne
   const { inFeatures: n, outFeatures: m } = step;
   const helpers: Record<string, string> = { requant: REQUANT_HELPER };
   let code = `/* ${step.name}: dense ${n} -> ${m}, int8 (${kernel}) */\n`;
-  const chan = new Int32Array(3 * m);
-  for (let o = 0; o < m; o++) { chan[3 * o] = step.bias[o]; chan[3 * o + 1] = step.multiplier[o]; chan[3 * o + 2] = step.shift[o]; }
-  code += `/* per output channel: bias, multiplier, shift */\n`;
-  code += cConstArray('int32_t', `${fn}_q`, chan, cInt32, 9);
-  if (step.lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut, i8);
-  const lut = step.lut ? `${fn}_lut` : '(const int8_t *)0';
-  const sat = step.multiplier.includes(-2147483648) ? 1 : 0;
-  const lsh = step.shift.some((v) => v > 0) ? 1 : 0;
-  const outArgs = (q: string) => `${q}, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${lut}, ${sat}, ${lsh}`;
 
   if (kernel === 'portable') {
+    const chan = new Int32Array(3 * m);
+    for (let o = 0; o < m; o++) { chan[3 * o] = step.bias[o]; chan[3 * o + 1] = step.multiplier[o]; chan[3 * o + 2] = step.shift[o]; }
+    code += `/* per output channel: bias, multiplier, shift */\n`;
+    code += cConstArray('int32_t', `${fn}_q`, chan, cInt32, 9);
+    if (step.lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut, i8);
+    const lut = step.lut ? `${fn}_lut` : '(const int8_t *)0';
+    const sat = step.multiplier.includes(-2147483648) ? 1 : 0;
+    const lsh = step.shift.some((v) => v > 0) ? 1 : 0;
     code += cConstArray('int8_t', `${fn}_w`, step.weights, i8, 32);
     code += `static void ${fn}(const int8_t *x, int8_t *y) {
   const int8_t *w = ${fn}_w;
@@ -301,7 +452,7 @@ export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kerne
     uint32_t acc = 0;
     for (i = 0; i < ${n}; i++) acc += (uint32_t)((int32_t)w[i] * x[i]);
     w += ${n};
-    y[o] = tf_out_s8(acc, ${outArgs('q')});
+    y[o] = tf_out_s8(acc, q, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${lut}, ${sat}, ${lsh});
     q += 3;
   }
 }\n`;
@@ -311,33 +462,42 @@ export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kerne
   const blocks = Math.ceil(n / 8);
   const np = blocks * 8;
   const packed = packDenseS8(step, kernel);
-  const int16 = kernel === 'dsp-int16';
   helpers.dsp = DSP_PRIMS;
-  if (int16) helpers.dot_w16 = DOT_W16; else helpers.dot_w8 = DOT_W8;
-  const pairWords = blocks * (int16 ? 8 : 4);
-  const full = Math.floor(m / 2);
+  const { tables, loop } = emitRequantLoop(step, fn, helpers);
+  code += tables;
   code += cConstArray('uint32_t', `${fn}_w`, packed, cHex32, 8);
-  const rowPair = int16
-    ? `tf_dot2_w16(xb, w, ${blocks}, &sa, &sb);`
-    : `tf_rows2_w8(xb, w, ${blocks}, xsum, &sa, &sb);`;
+  let kernelCode: string;
+  let rows: number;
+  if (kernel === 'dsp-int16') {
+    helpers.dot_w16 = DOT_W16;
+    rows = 2 * Math.ceil(m / 2);
+    kernelCode = `  (void)tf_extend_s8(x, xb, ${n}, ${np});
+  for (o = 0; o < ${rows}; o += 2) {
+    tf_dot2_w16(xb, w, ${blocks}, &s[o], &s[o + 1]);
+    w += ${8 * blocks};
+  }\n`;
+  } else {
+    helpers.dot4_c = DOT4_C;
+    const quads = Math.ceil(m / 4);
+    rows = 4 * quads;
+    // each column chunk starts its accumulators at -128 * (sum of its own inputs)
+    kernelCode = '  uint32_t nx;\n';
+    for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+      const nb = Math.min(CHUNK_BLOCKS, blocks - b0);
+      const acc = b0 > 0;
+      helpers[quadName(nb, acc)] = quadRoutine(nb, acc);
+      kernelCode += `  nx = 0u - 128u * tf_extend_s8(x + ${8 * b0}, xb + ${4 * b0}, ${Math.min(n - 8 * b0, 8 * nb)}, ${8 * nb});
+  ${quadName(nb, acc)}(xb + ${4 * b0}, w + ${8 * quads * b0}, s, ${quads}, nx);\n`;
+    }
+  }
   code += `static void ${fn}(const int8_t *x, int8_t *y) {
   uint32_t xb[${np / 2}]; /* int16 input pairs */
+  uint32_t s[${rows}]; /* row sums without bias */
   const uint32_t *w = ${fn}_w;
   const int32_t *q = ${fn}_q;
-  uint32_t sa, sb;
   int32_t o;
-  ${int16 ? '(void)' : 'uint32_t xsum = '}tf_extend_s8(x, xb, ${n}, ${np});
-  for (o = 0; o < ${2 * full}; o += 2) {
-    ${rowPair}
-    y[o] = tf_out_s8(sa, ${outArgs('q')});
-    y[o + 1] = tf_out_s8(sb, ${outArgs('q + 3')});
-    w += ${pairWords};
-    q += 6;
-  }
-${m % 2 ? `  ${rowPair} /* last row paired with a zero row */
-  (void)sb;
-  y[${m - 1}] = tf_out_s8(sa, ${outArgs('q')});
-` : ''}}\n`;
+  (void)w;
+${kernelCode}${loop}}\n`;
   return { helpers, includes: ['stdint.h', 'string.h'], code };
 }
 
