@@ -10,8 +10,11 @@ import { register as run } from './commands/run.js';
 import { register as inspect } from './commands/inspect.js';
 import { register as demo } from './commands/demo.js';
 import { register as bench } from './commands/bench.js';
+import { register as board } from './commands/board.js';
+import { register as flash } from './commands/flash.js';
+import { register as verify } from './commands/verify.js';
 
-const COMMANDS: Array<(y: Argv) => Argv> = [compile, run, inspect, demo, bench];
+const COMMANDS: Array<(y: Argv) => Argv> = [compile, run, inspect, demo, bench, board, flash, verify];
 const verbose = process.argv.includes('--verbose');
 
 async function main(): Promise<void> {
