@@ -13,7 +13,8 @@ import { fail } from './errors.js';
 import { executeProgram } from './exec/program.js';
 import { importCheckpoint } from './frontends/index.js';
 import { readSamples } from './io/samples.js';
-import { writeSafetensors } from './io/safetensors.js';
+import { samplesFromCsv } from './io/csv.js';
+import { readSafetensors, toFloat32, writeSafetensors } from './io/safetensors.js';
 import { macCount, parameterCount, type Graph } from './ir/graph.js';
 import { runReference } from './ir/reference.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
@@ -52,6 +53,8 @@ export interface CompileReport {
   arenaBytes: number;
   weightBytes: number;
   calibration?: { file: string; method: CalibMethod; percentile?: number; samples: number; layers: LayerError[]; outputMaxAbsError: number };
+  /** forecasters calibrated on a file that also holds `future_values`: MSE against the truth */
+  forecast?: { samples: number; mseFloat: number; mseCompiled: number; ratio: number };
   files: string[];
   compileMs: number;
 }
@@ -61,6 +64,14 @@ export function weightBytes(p: Program): number {
   let n = 0;
   for (const s of p.steps) for (const v of Object.values(s)) if (ArrayBuffer.isView(v)) n += (v as Int8Array).byteLength;
   return n;
+}
+
+/** `future_values` [N, ...output shape] from the calibration file, when present and matching. */
+function readFuture(file: string, outShape: number[], count: number): Float32Array[] | undefined {
+  const t = readSafetensors(file).tensors.get('future_values');
+  if (!t || t.shape.length !== outShape.length + 1 || t.shape.slice(1).join(',') !== outShape.join(',') || t.shape[0] !== count) return undefined;
+  const all = toFloat32(t, 'future_values', file), per = all.length / count;
+  return Array.from({ length: count }, (_, i) => all.slice(i * per, (i + 1) * per));
 }
 
 /** Deterministic inputs in [-1, 1) for check vectors when no calibration set is given. */
@@ -85,7 +96,7 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
   const g = importCheckpoint(modelPath);
   const input = g.inputs[0];
   let samples: Float32Array[];
-  if (opts.calib) samples = readSamples(opts.calib, input.name, input.shape);
+  if (opts.calib) samples = /\.csv$/i.test(opts.calib) ? samplesFromCsv(opts.calib, input.shape) : readSamples(opts.calib, input.name, input.shape);
   else if (opts.quant !== 'float32') fail(`${modelPath}: --quant ${opts.quant} needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
   else samples = syntheticSamples(8, input.shape.reduce((a, b) => a * b, 1));
   const built = buildProgram(g, opts.quant, samples, opts);
@@ -130,10 +141,22 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
     const method = opts.calibMethod ?? 'minmax';
     calibration = { file: opts.calib, method, ...(method === 'percentile' ? { percentile: opts.percentile ?? 99.99 } : {}), samples: samples.length, layers: built.layers!, outputMaxAbsError: maxErr };
   }
+  let forecast: CompileReport['forecast'];
+  const truth = opts.calib ? readFuture(opts.calib, program.output.shape, samples.length) : undefined;
+  if (truth) {
+    let eF = 0, eQ = 0;
+    const per = truth[0].length;
+    samples.forEach((x, i) => {
+      const ref = runReference(g, x), got = executeProgram(program, x).output;
+      for (let k = 0; k < per; k++) { eF += (ref[k] - truth[i][k]) ** 2; eQ += (got[k] - truth[i][k]) ** 2; }
+    });
+    const n = samples.length * per;
+    forecast = { samples: samples.length, mseFloat: eF / n, mseCompiled: eQ / n, ratio: eQ / eF };
+  }
   const report: CompileReport = {
     tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant: opts.quant,
     input: program.input, output: program.output, parameters: parameterCount(g), macs: macCount(g),
-    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, files: [...files, 'tinyforge.json'],
+    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, ...(forecast ? { forecast } : {}), files: [...files, 'tinyforge.json'],
     compileMs: Math.round(performance.now() - t0),
   };
   write('tinyforge.json', JSON.stringify(report, null, 2) + '\n');

@@ -16,6 +16,10 @@ function formatCompile(r: CompileReport, out: string): string {
     lines.push(...table(rows).map((s) => s.split('\n').map((x) => '    ' + x).join('\n')));
     lines.push(`  output max abs error (int8 vs float): ${c.outputMaxAbsError.toExponential(3)}`);
   }
+  if (r.forecast) {
+    const f = r.forecast;
+    lines.push(`  forecast MSE vs the true future (${f.samples} series): float ${f.mseFloat.toExponential(4)}, ${r.quant} ${f.mseCompiled.toExponential(4)}, ratio ${f.ratio.toFixed(4)}`);
+  }
   lines.push(`  files: ${r.files.join(', ')}`);
   return lines.join('\n');
 }

@@ -15,7 +15,7 @@ import type { Program, QuantizeStep } from '../../plan/program.js';
 import { elementCount } from '../../plan/program.js';
 import { quantizeValue } from '../../quant/fixedpoint.js';
 import type { DeviceRunResult } from '../types.js';
-import { emitC, type CEmitOptions } from './index.js';
+import { emitC, hasInt8Api, type CEmitOptions } from './index.js';
 
 const run = promisify(execFile);
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
 
 /** The int8 API input for each sample, quantized exactly like the program's first quantize step. */
 export function quantizeInputs(program: Program, inputs: Float32Array[]): Int8Array[] | undefined {
-  if (program.quant !== 'int8' || !program.int8Input) return undefined;
+  if (!hasInt8Api(program)) return undefined;
   const q = program.steps.find((s): s is QuantizeStep => s.op === 'quantize');
   if (!q) fail(`int8 program '${program.name}' has no quantize step`);
   const base = q.in.offset / 4;
@@ -93,7 +93,7 @@ export function parseOutputLines(lines: string[], program: Program, samples: num
   if (outputs.length !== samples || outputs.some((o) => o.length !== outLen)) {
     fail(`C run returned ${outputs.length} of ${samples} outputs`);
   }
-  if (program.quant === 'int8' && program.int8Output) {
+  if (hasInt8Api(program)) {
     if (outputsQ.length !== samples) fail(`C run returned ${outputsQ.length} of ${samples} int8 outputs`);
     return { outputs, outputsQ };
   }

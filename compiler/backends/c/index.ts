@@ -6,8 +6,16 @@
 import { fail } from '../../errors.js';
 import type { BufferRef, DType, Program, Step } from '../../plan/program.js';
 import { elementCount } from '../../plan/program.js';
-import { emitDenseF32C, emitDenseS8C, denseS8Kernel } from '../../ops/dense/c.js';
+import { emitDenseF32C, emitDenseS4C, emitDenseS8C, denseS8Kernel } from '../../ops/dense/c.js';
 import { emitDequantizeC, emitQuantizeC } from '../../ops/quantize/c.js';
+import { emitLayerNormF32C, emitLayerNormS8C } from '../../ops/layer-norm/c.js';
+import { emitSoftmaxF32C, emitSoftmaxS8C } from '../../ops/softmax/c.js';
+import { emitAddS8C, emitBinaryF32C, emitMulS8C } from '../../ops/elementwise/c.js';
+import { emitAffineF32C, emitAffineS8C } from '../../ops/batch-norm/c.js';
+import { emitTransposeC } from '../../ops/transpose/c.js';
+import { emitCopyC, emitGatherC } from '../../ops/reshape/c.js';
+import { emitPatchifyF32C } from '../../ops/patchify/c.js';
+import { emitScaleSeriesF32C, emitUnscaleSeriesF32C } from '../../ops/scaler/c.js';
 import { cFloat, cIdent, cString, type CEmitOptions, type CStepEmission } from './cformat.js';
 
 export type { CEmitOptions } from './cformat.js';
@@ -20,12 +28,44 @@ export interface CSources {
 /** Extra flash the 'auto' policy allows for pre-extended (int16) weights. */
 const AUTO_INT16_EXTRA_BYTES = 32 * 1024;
 
-const STEP_TYPES: Partial<Record<Step['op'], [DType, DType]>> = {
-  quantize: ['float32', 'int8'],
-  dequantize: ['int8', 'float32'],
-  dense_s8: ['int8', 'int8'],
-  dense_f32: ['float32', 'float32'],
+/** in, out and aux element types per op ('same' = data movement: float32 or int8, in = out = aux). */
+const STEP_TYPES: Record<Step['op'], [DType, DType, DType[]] | 'same'> = {
+  quantize: ['float32', 'int8', []],
+  dequantize: ['int8', 'float32', []],
+  dense_s8: ['int8', 'int8', []],
+  dense_s4: ['int8', 'int8', []],
+  dense_f32: ['float32', 'float32', []],
+  layer_norm_s8: ['int8', 'int8', []],
+  softmax_s8: ['int8', 'int8', []],
+  mul_s8: ['int8', 'int8', ['int8']],
+  add_s8: ['int8', 'int8', ['int8']],
+  affine_s8: ['int8', 'int8', []],
+  layer_norm_f32: ['float32', 'float32', []],
+  affine_f32: ['float32', 'float32', []],
+  softmax_f32: ['float32', 'float32', []],
+  add_f32: ['float32', 'float32', ['float32']],
+  mul_f32: ['float32', 'float32', ['float32']],
+  transpose: 'same',
+  gather: 'same',
+  copy: 'same',
+  patchify_f32: ['float32', 'float32', []],
+  scale_series_f32: ['float32', 'float32', ['float32', 'float32']],
+  unscale_series_f32: ['float32', 'float32', ['float32', 'float32']],
 };
+
+function checkTypes(step: Step): void {
+  const t = STEP_TYPES[step.op] ?? fail(`${step.name}: unknown op '${(step as Step).op}'`);
+  const aux = step.aux ?? [];
+  if (t === 'same') {
+    if ((step.in.dtype !== 'float32' && step.in.dtype !== 'int8') || step.out.dtype !== step.in.dtype || aux.length) {
+      fail(`${step.name}: ${step.op} moves float32 or int8 data of one type`);
+    }
+    return;
+  }
+  const [tin, tout, taux] = t;
+  if (step.in.dtype !== tin || step.out.dtype !== tout) fail(`${step.name}: ${step.op} expects ${tin} -> ${tout}`);
+  if (aux.length !== taux.length || aux.some((a, k) => a.dtype !== taux[k])) fail(`${step.name}: ${step.op} expects aux operands [${taux.join(', ')}]`);
+}
 
 const C_TYPE: Record<DType, string> = { float32: 'float', int8: 'int8_t', int32: 'int32_t' };
 
@@ -61,9 +101,36 @@ function emitStep(step: Step, fn: string, target: CEmitOptions['target'], dsp: '
     case 'quantize': return emitQuantizeC(step, fn);
     case 'dequantize': return emitDequantizeC(step, fn);
     case 'dense_s8': return emitDenseS8C(step, fn, denseS8Kernel(target, dsp));
+    case 'dense_s4': return emitDenseS4C(step, fn, denseS8Kernel(target, dsp));
     case 'dense_f32': return emitDenseF32C(step, fn);
-    default: return fail(`${step.name}: op '${step.op}' has no C emitter yet`);
+    case 'layer_norm_s8': return emitLayerNormS8C(step, fn);
+    case 'layer_norm_f32': return emitLayerNormF32C(step, fn);
+    case 'softmax_s8': return emitSoftmaxS8C(step, fn);
+    case 'softmax_f32': return emitSoftmaxF32C(step, fn);
+    case 'mul_s8': return emitMulS8C(step, fn);
+    case 'add_s8': return emitAddS8C(step, fn);
+    case 'add_f32': case 'mul_f32': return emitBinaryF32C(step, fn);
+    case 'affine_s8': return emitAffineS8C(step, fn);
+    case 'affine_f32': return emitAffineF32C(step, fn);
+    case 'transpose': return emitTransposeC(step, fn);
+    case 'gather': return emitGatherC(step, fn);
+    case 'copy': return emitCopyC(step, fn);
+    case 'patchify_f32': return emitPatchifyF32C(step, fn);
+    case 'scale_series_f32': return emitScaleSeriesF32C(step, fn);
+    case 'unscale_series_f32': return emitUnscaleSeriesF32C(step, fn);
+    default: return fail(`${(step as Step).name}: op '${(step as Step).op}' has no C emitter`);
   }
+}
+
+/**
+ * True when the generated C offers tf_model_run_int8: an int8 program that is exactly
+ * quantize(caller input) ... dequantize(-> caller output). Programs with float steps around the int8
+ * core (e.g. TinyTimeMixer's series scaling) get tf_model_run only.
+ */
+export function hasInt8Api(program: Program): boolean {
+  const first = program.steps[0], last = program.steps[program.steps.length - 1];
+  return program.quant === 'int8' && !!program.int8Input && !!program.int8Output
+    && first?.op === 'quantize' && first.in.space === 'input' && last?.op === 'dequantize' && last.out.space === 'output';
 }
 
 /** Emits model.h + model.c for one Program. Symbols are prefixed tf_/TF_ (one model per build). */
@@ -80,10 +147,10 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
   const includes = new Set<string>(['stdint.h']);
   const bodies: string[] = [];
   for (const step of program.steps) {
-    const [tin, tout] = STEP_TYPES[step.op] ?? fail(`${step.name}: unknown op '${(step as Step).op}'`);
-    if (step.in.dtype !== tin || step.out.dtype !== tout) fail(`${step.name}: ${step.op} expects ${tin} -> ${tout}`);
+    checkTypes(step);
     if (overlaps(step.in, step.out)) fail(`${step.name}: input and output buffers overlap`);
-    for (const ref of [step.in, step.out]) {
+    for (const a of step.aux ?? []) if (overlaps(a, step.out)) fail(`${step.name}: an aux operand overlaps the output`);
+    for (const ref of [step.in, step.out, ...(step.aux ?? [])]) {
       const bytes = ref.offset + ref.length * (ref.dtype === 'int8' ? 1 : 4);
       const cap = ref.space === 'arena' ? arenaBytes : 4 * (ref.space === 'input' ? inSize : outSize);
       if (bytes > cap) fail(`${step.name}: buffer ends at byte ${bytes}, past the ${ref.space} (${cap} bytes)`);
@@ -98,8 +165,9 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
     bodies.push(e.code);
   }
 
-  // int8 API: the steps strictly between the first quantize and the last dequantize.
-  const isInt8 = program.quant === 'int8' && !!program.int8Input && !!program.int8Output;
+  // int8 API: the steps strictly between the first quantize and the last dequantize, offered only when
+  // the program is exactly quantize(caller input) ... dequantize(-> caller output).
+  const isInt8 = hasInt8Api(program);
   const firstQ = program.steps.findIndex((s) => s.op === 'quantize');
   let lastDq = -1;
   program.steps.forEach((s, i) => { if (s.op === 'dequantize') lastDq = i; });
@@ -109,7 +177,8 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
 
   const call = (i: number) => {
     const s = program.steps[i];
-    return `  ${fns[i]}(${ptr(s.in, s.name)}, ${ptr(s.out, s.name)});\n`;
+    const args = [s.in, s.out, ...(s.aux ?? [])].map((r) => ptr(r, s.name));
+    return `  ${fns[i]}(${args.join(', ')});\n`;
   };
   let run = `int tf_model_run(const float *in, float *out) {\n`;
   const runBody = program.steps.map((_, i) => call(i)).join('');
@@ -124,7 +193,7 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
     let body = '';
     for (let i = firstQ + 1; i < lastDq; i++) {
       const s = program.steps[i];
-      if (s.in.space !== 'arena' || s.out.space !== 'arena') fail(`${s.name}: int8 API steps must stay inside the arena`);
+      if ([s.in, s.out, ...(s.aux ?? [])].some((r) => r.space !== 'arena')) fail(`${s.name}: int8 API steps must stay inside the arena`);
       body += call(i);
     }
     runInt8 = `int tf_model_run_int8(const int8_t *in, int8_t *out) {

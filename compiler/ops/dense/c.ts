@@ -22,7 +22,8 @@
  * check the packing too.
  */
 import { fail } from '../../errors.js';
-import type { DenseF32Step, DenseS8Step } from '../../plan/program.js';
+import type { DenseF32Step, DenseS4Step, DenseS8Step } from '../../plan/program.js';
+import { unpackInt4 } from './quantize.js';
 import { cConstArray, cFloat, cHex32, cInt32, type CStepEmission } from '../../backends/c/cformat.js';
 
 export type DenseS8Kernel = 'portable' | 'dsp-int8' | 'dsp-int16';
@@ -318,6 +319,11 @@ function checkS8(step: DenseS8Step): void {
   }
 }
 
+/** The shared requantization helpers (`tf_requant`, `tf_out_s8`, TF_SSAT8) under their helper key. */
+export function requantHelper(): Record<string, string> {
+  return { requant: REQUANT_HELPER };
+}
+
 /** Chooses the kernel for one int8 dense layer. */
 export function denseS8Kernel(target: 'c' | 'cortex-m4f', dspWeights: 'int8' | 'int16'): DenseS8Kernel {
   if (target === 'c') return 'portable';
@@ -424,15 +430,161 @@ function emitRequantLoop(step: DenseS8Step, fn: string, helpers: Record<string, 
   };
 }
 
+/* ---------- int4 weights: four rows per halfword ---------- */
+
 /**
- * int8 dense layer: `static void <fn>(const int8_t *x, int8_t *y)` plus its const arrays (prefix `<fn>_`).
+ * int4 storage (dense_s4 on the DSP path). One halfword holds one column of a row quad as nibbles
+ * h = n0 + 16*n1 + 256*n2 + 4096*w3 with n_k = w_k + 8 in [0, 15] (rows 0..2, biased) and w3 signed in
+ * the top nibble; a word holds the column pair (p, q) of PAIRS. SMLAD of the raw word and of three
+ * masks of it (P & 0x000F000F, UXTB16(P) = P & 0x00FF00FF, P & 0x0F0F0F0F) against the int16 input pair
+ * accumulates U1 = S0 + 8X, U3 = U1 + 16*(S1 + 8X), U2 = U1 + 256*(S2 + 8X), R = U3 + U2 - U1 + 4096*S3.
+ * Starting them at -8X, -136X, -2056X, -2184X leaves S0 = U1, S1 = (U3-U1)>>4, S2 = (U2-U1)>>8,
+ * S3 = (R-U3-U2+U1)>>12, exact while |4096*S3| < 2^31, i.e. for column chunks of <= 496 (as int8).
+ * Per 8 columns of a quad: 2 LDM of inputs, 2 LDM of weights, 28 ALU: 32 instructions per 32 MACs at
+ * half a byte of flash per weight.
+ */
+export function packDenseS4(m: number, n: number, weights: Int8Array): Uint32Array {
+  const blocks = Math.ceil(n / 8);
+  const quads = Math.ceil(m / 4);
+  const wAt = (r: number, c: number) => (r < m && c < n ? weights[r * n + c] : 0);
+  const half = (r: number, c: number) => ((wAt(r, c) + 8) | ((wAt(r + 1, c) + 8) << 4) | ((wAt(r + 2, c) + 8) << 8) | ((wAt(r + 3, c) & 0xf) << 12));
+  const out = new Uint32Array(quads * blocks * 4);
+  let k = 0;
+  for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+    const b1 = Math.min(blocks, b0 + CHUNK_BLOCKS);
+    for (let q = 0; q < quads; q++) {
+      for (let b = b0; b < b1; b++) {
+        for (const [lo, hi] of PAIRS) out[k++] = (half(4 * q, 8 * b + lo) | (half(4 * q, 8 * b + hi) << 16)) >>> 0;
+      }
+    }
+  }
+  return out;
+}
+
+/** Half a block of the int4 quad kernel: r2,r3 inputs, r4,r5 packed weights, r6 scratch, r7/r8 masks. */
+function s4Half(): string[] {
+  const one = (p: string, x: string) => [
+    `smlad r12, ${p}, ${x}, r12`,
+    `and r6, ${p}, r7`, `smlad r9, r6, ${x}, r9`,
+    `uxtb16 r6, ${p}`, `smlad r10, r6, ${x}, r10`,
+    `and ${p}, ${p}, r8`, `smlad r11, ${p}, ${x}, r11`,
+  ];
+  return ['ldmia r0!, {r2, r3}', 'ldmia r1!, {r4, r5}', ...one('r4', 'r2'), ...one('r5', 'r3')];
+}
+const S4_BLOCK = [...s4Half(), ...s4Half()];
+
+function quadS4Name(nblk: number, acc: boolean): string {
+  return `tf_dot4_w4_${nblk}${acc ? '_acc' : ''}`;
+}
+
+/** The int4 quad routine, same signature and contract as quadRoutine (nx = -8 * sum(x) here). */
+function quadS4Routine(nblk: number, acc: boolean): string {
+  const name = quadS4Name(nblk, acc);
+  const L = `.L${name}`;
+  const body: string[] = [
+    'push {r4-r11, lr}', 'sub sp, sp, #16',
+    'str r0, [sp]', 'str r3, [sp, #4]', 'str r2, [sp, #8]',
+    'movw r7, #0x000f', 'movt r7, #0x000f', 'movw r8, #0x0f0f', 'movt r8, #0x0f0f',
+    `${L}_q:`,
+    'ldr r0, [sp]', 'ldr r9, [sp, #52]',
+    'add r10, r9, r9, lsl #4', 'add r11, r9, r9, lsl #8', 'add r12, r10, r9, lsl #8',
+  ];
+  if (nblk <= 4) {
+    for (let k = 0; k < nblk; k++) body.push(...S4_BLOCK);
+  } else {
+    const rem = nblk % 2;
+    for (let k = 0; k < rem; k++) body.push(...S4_BLOCK);
+    body.push(`addw r2, r1, #${(nblk - rem) * 16}`, 'str r2, [sp, #12]', `${L}_l:`);
+    for (let k = 0; k < 2; k++) body.push(...S4_BLOCK);
+    body.push('ldr r6, [sp, #12]', 'cmp r1, r6', `bne ${L}_l`);
+  }
+  body.push(
+    'mov r2, r9',
+    'sub r3, r10, r9', 'asr r3, r3, #4',
+    'sub r4, r11, r9', 'asr r4, r4, #8',
+    'sub r5, r12, r10', 'sub r5, r5, r11', 'add r5, r5, r9', 'asr r5, r5, #12',
+    'ldr r6, [sp, #8]',
+    ...(acc ? ['ldmia r6, {r9, r10, r11, r12}', 'add r2, r2, r9', 'add r3, r3, r10', 'add r4, r4, r11', 'add r5, r5, r12'] : []),
+    'stmia r6!, {r2, r3, r4, r5}', 'str r6, [sp, #8]',
+    'ldr r3, [sp, #4]', 'subs r3, r3, #1', 'str r3, [sp, #4]', `bne ${L}_q`,
+    'add sp, sp, #16', 'pop {r4-r11, pc}',
+  );
+  const sig = `(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx)`;
+  const asm = [
+    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
+    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
+    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
+    `.size ${name}, .-${name}`, '.popsection',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}${sig};
+__asm__(
+${asm.map((l) => `  "${l}\\n"`).join('\n')}
+);
+#else
+static void ${name}${sig} {
+  tf_dot4_w4_c(xb, w, s, quads, nx, ${nblk}, ${acc ? 1 : 0});
+}
+#endif
+`;
+}
+
+const DOT4_W4_C = `#if !defined(TF_DSP_ASM)
+/* C model of the int4 quad routines (see packDenseS4 in compiler/ops/dense/c.ts). */
+static void tf_dot4_w4_c(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx,
+                         int32_t nblk, int acc) {
+  for (; quads > 0; quads--) {
+    uint32_t u1 = nx, u3 = nx * 17u, u2 = nx * 257u, r = nx * 273u, t[4];
+    const uint32_t *xp = xb;
+    int32_t b, k;
+    for (b = 0; b < nblk; b++) {
+      for (k = 0; k < 4; k++) {
+        r = TF_SMLAD(w[k], xp[k], r);
+        u1 = TF_SMLAD(w[k] & 0x000f000fu, xp[k], u1);
+        u3 = TF_SMLAD(TF_UXTB16(w[k]), xp[k], u3);
+        u2 = TF_SMLAD(w[k] & 0x0f0f0f0fu, xp[k], u2);
+      }
+      xp += 4;
+      w += 4;
+    }
+    t[0] = u1;
+    t[1] = (uint32_t)((int32_t)(u3 - u1) >> 4);
+    t[2] = (uint32_t)((int32_t)(u2 - u1) >> 8);
+    t[3] = (uint32_t)((int32_t)(r - u3 - u2 + u1) >> 12);
+    for (k = 0; k < 4; k++) s[k] = acc ? s[k] + t[k] : t[k];
+    s += 4;
+  }
+}
+#endif
+`;
+
+/** dense_s4 as an equivalent dense_s8 (unpacked weights), for checks, requantization and the portable kernel. */
+export function denseS4AsS8(step: DenseS4Step): DenseS8Step {
+  const { inFeatures: n, outFeatures: m } = step;
+  if (step.weights.length !== m * Math.ceil(n / 2)) fail(`${step.name}: dense_s4 packs ${m} rows of ${Math.ceil(n / 2)} bytes`);
+  return { ...step, op: 'dense_s8', weights: unpackInt4(step.weights, m, n) };
+}
+
+/**
+ * int8 dense layer: `static void <fn>(const int8_t *x, int8_t *y)` plus its const arrays (prefix `<fn>_`),
+ * over `rows` consecutive input rows with the same weights. For dense_s4 steps (int4 weights) pass
+ * `int4`: the portable kernel unpacks nibbles on the fly and the DSP kernels use packDenseS4.
  * In and out must not overlap (the arena planner never aliases a step's input with its output).
  */
-export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kernel): CStepEmission {
+export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kernel, int4?: DenseS4Step): CStepEmission {
   checkS8(step);
   const { inFeatures: n, outFeatures: m } = step;
+  const rows = step.rows ?? 1;
+  if (step.in.length !== rows * n || step.out.length !== rows * m) fail(`${step.name}: dense buffers do not hold ${rows} rows of ${n} -> ${m}`);
   const helpers: Record<string, string> = { requant: REQUANT_HELPER };
-  let code = `/* ${step.name}: dense ${n} -> ${m}, int8 (${kernel}) */\n`;
+  let code = `/* ${step.name}: dense ${n} -> ${m}${rows > 1 ? ` x ${rows} rows` : ''}, ${int4 ? 'int4' : 'int8'} weights (${kernel}) */\n`;
+  const rowLoop = (body: string, decls: string) => `static void ${fn}(const int8_t *x, int8_t *y) {
+${decls}  int32_t r;
+  for (r = 0; r < ${rows}; r++) {
+${body.replace(/^/gm, '  ').replace(/^ +$/gm, '')}    x += ${n};
+    y += ${m};
+  }
+}\n`;
 
   if (kernel === 'portable') {
     const chan = new Int32Array(3 * m);
@@ -443,80 +595,117 @@ export function emitDenseS8C(step: DenseS8Step, fn: string, kernel: DenseS8Kerne
     const lut = step.lut ? `${fn}_lut` : '(const int8_t *)0';
     const sat = step.multiplier.includes(-2147483648) ? 1 : 0;
     const lsh = step.shift.some((v) => v > 0) ? 1 : 0;
-    code += cConstArray('int8_t', `${fn}_w`, step.weights, i8, 32);
-    code += `static void ${fn}(const int8_t *x, int8_t *y) {
-  const int8_t *w = ${fn}_w;
+    let dot: string;
+    if (int4) {
+      const stride = Math.ceil(n / 2);
+      code += `/* int4, two per byte: column 2k in the low nibble, 2k+1 in the high nibble */\n`;
+      code += cConstArray('int8_t', `${fn}_w`, int4.weights, i8, 32);
+      dot = `  for (i = 0; i + 1 < ${n}; i += 2) {
+    int32_t b = w[i >> 1];
+    acc += (uint32_t)(((int32_t)((uint32_t)b << 28) >> 28) * x[i]);
+    acc += (uint32_t)((b >> 4) * x[i + 1]);
+  }
+${n % 2 ? `  acc += (uint32_t)(((int32_t)((uint32_t)w[${stride - 1}] << 28) >> 28) * x[${n - 1}]);\n` : ''}  w += ${stride};\n`;
+    } else {
+      code += cConstArray('int8_t', `${fn}_w`, step.weights, i8, 32);
+      dot = `  for (i = 0; i < ${n}; i++) acc += (uint32_t)((int32_t)w[i] * x[i]);\n  w += ${n};\n`;
+    }
+    code += rowLoop(`  const int8_t *w = ${fn}_w;
   const int32_t *q = ${fn}_q;
   int32_t o, i;
   for (o = 0; o < ${m}; o++) {
     uint32_t acc = 0;
-    for (i = 0; i < ${n}; i++) acc += (uint32_t)((int32_t)w[i] * x[i]);
-    w += ${n};
-    y[o] = tf_out_s8(acc, q, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${lut}, ${sat}, ${lsh});
+${dot.replace(/^/gm, '  ').replace(/^ +$/gm, '')}    y[o] = tf_out_s8(acc, q, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${lut}, ${sat}, ${lsh});
     q += 3;
   }
-}\n`;
+`, '');
     return { helpers, includes: ['stdint.h'], code };
   }
 
   const blocks = Math.ceil(n / 8);
   const np = blocks * 8;
-  const packed = packDenseS8(step, kernel);
   helpers.dsp = DSP_PRIMS;
   const { tables, loop } = emitRequantLoop(step, fn, helpers);
   code += tables;
-  code += cConstArray('uint32_t', `${fn}_w`, packed, cHex32, 8);
   let kernelCode: string;
-  let rows: number;
-  if (kernel === 'dsp-int16') {
-    helpers.dot_w16 = DOT_W16;
-    rows = 2 * Math.ceil(m / 2);
-    kernelCode = `  (void)tf_extend_s8(x, xb, ${n}, ${np});
-  for (o = 0; o < ${rows}; o += 2) {
-    tf_dot2_w16(xb, w, ${blocks}, &s[o], &s[o + 1]);
-    w += ${8 * blocks};
-  }\n`;
-  } else {
-    helpers.dot4_c = DOT4_C;
+  let rowsPadded: number;
+  if (int4) {
+    code += `/* int4 weights, 4 rows per halfword (see packDenseS4) */\n`;
+    code += cConstArray('uint32_t', `${fn}_w`, packDenseS4(m, n, step.weights), cHex32, 8);
+    helpers.dot4_w4_c = DOT4_W4_C;
     const quads = Math.ceil(m / 4);
-    rows = 4 * quads;
-    // each column chunk starts its accumulators at -128 * (sum of its own inputs)
+    rowsPadded = 4 * quads;
     kernelCode = '  uint32_t nx;\n';
     for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
       const nb = Math.min(CHUNK_BLOCKS, blocks - b0);
       const acc = b0 > 0;
-      helpers[quadName(nb, acc)] = quadRoutine(nb, acc);
-      kernelCode += `  nx = 0u - 128u * tf_extend_s8(x + ${8 * b0}, xb + ${4 * b0}, ${Math.min(n - 8 * b0, 8 * nb)}, ${8 * nb});
+      helpers[quadS4Name(nb, acc)] = quadS4Routine(nb, acc);
+      kernelCode += `  nx = 0u - 8u * tf_extend_s8(x + ${8 * b0}, xb + ${4 * b0}, ${Math.min(n - 8 * b0, 8 * nb)}, ${8 * nb});
+  ${quadS4Name(nb, acc)}(xb + ${4 * b0}, w + ${4 * quads * b0}, s, ${quads}, nx);\n`;
+    }
+  } else {
+    const packed = packDenseS8(step, kernel);
+    code += cConstArray('uint32_t', `${fn}_w`, packed, cHex32, 8);
+    if (kernel === 'dsp-int16') {
+      helpers.dot_w16 = DOT_W16;
+      rowsPadded = 2 * Math.ceil(m / 2);
+      kernelCode = `  (void)tf_extend_s8(x, xb, ${n}, ${np});
+  for (o = 0; o < ${rowsPadded}; o += 2) {
+    tf_dot2_w16(xb, w, ${blocks}, &s[o], &s[o + 1]);
+    w += ${8 * blocks};
+  }\n`;
+    } else {
+      helpers.dot4_c = DOT4_C;
+      const quads = Math.ceil(m / 4);
+      rowsPadded = 4 * quads;
+      // each column chunk starts its accumulators at -128 * (sum of its own inputs)
+      kernelCode = '  uint32_t nx;\n';
+      for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
+        const nb = Math.min(CHUNK_BLOCKS, blocks - b0);
+        const acc = b0 > 0;
+        helpers[quadName(nb, acc)] = quadRoutine(nb, acc);
+        kernelCode += `  nx = 0u - 128u * tf_extend_s8(x + ${8 * b0}, xb + ${4 * b0}, ${Math.min(n - 8 * b0, 8 * nb)}, ${8 * nb});
   ${quadName(nb, acc)}(xb + ${4 * b0}, w + ${8 * quads * b0}, s, ${quads}, nx);\n`;
+      }
     }
   }
-  code += `static void ${fn}(const int8_t *x, int8_t *y) {
-  uint32_t xb[${np / 2}]; /* int16 input pairs */
-  uint32_t s[${rows}]; /* row sums without bias */
-  const uint32_t *w = ${fn}_w;
+  code += rowLoop(`  const uint32_t *w = ${fn}_w;
   const int32_t *q = ${fn}_q;
   int32_t o;
   (void)w;
-${kernelCode}${loop}}\n`;
+${kernelCode}${loop}`, `  uint32_t xb[${np / 2}]; /* int16 input pairs */
+  uint32_t s[${rowsPadded}]; /* row sums without bias */
+`);
   return { helpers, includes: ['stdint.h', 'string.h'], code };
 }
 
-/** float dense layer: `static void <fn>(const float *x, float *y)`. */
+/** int4 dense layer (dense_s4): as emitDenseS8C, 4-bit weights kept packed in flash. */
+export function emitDenseS4C(step: DenseS4Step, fn: string, kernel: DenseS8Kernel): CStepEmission {
+  return emitDenseS8C(denseS4AsS8(step), fn, kernel === 'dsp-int16' ? 'dsp-int8' : kernel, step);
+}
+
+/** float dense layer: `static void <fn>(const float *x, float *y)` over `rows` input rows. */
 export function emitDenseF32C(step: DenseF32Step, fn: string): CStepEmission {
   const { inFeatures: n, outFeatures: m, activation } = step;
+  const rows = step.rows ?? 1;
   if (step.weights.length !== n * m || step.bias.length !== m) fail(`${step.name}: dense_f32 arrays do not match ${m}x${n}`);
+  if (step.in.length !== rows * n || step.out.length !== rows * m) fail(`${step.name}: dense buffers do not hold ${rows} rows of ${n} -> ${m}`);
   if (!(activation in ACT_HELPERS)) fail(`${step.name}: unknown activation '${activation}'`);
-  let code = `/* ${step.name}: dense ${n} -> ${m}, float32, ${activation} */\n`;
+  let code = `/* ${step.name}: dense ${n} -> ${m}${rows > 1 ? ` x ${rows} rows` : ''}, float32, ${activation} */\n`;
   code += cConstArray('float', `${fn}_b`, step.bias, cFloat, 6);
   code += cConstArray('float', `${fn}_w`, step.weights, cFloat, 6);
   code += `static void ${fn}(const float *x, float *y) {
-  const float *w = ${fn}_w;
-  int32_t o, i;
-  for (o = 0; o < ${m}; o++) {
-    float acc = ${fn}_b[o];
-    for (i = 0; i < ${n}; i++) acc += w[i] * x[i];
-    w += ${n};
-    y[o] = tf_act_${activation}(acc);
+  int32_t r, o, i;
+  for (r = 0; r < ${rows}; r++) {
+    const float *w = ${fn}_w;
+    for (o = 0; o < ${m}; o++) {
+      float acc = ${fn}_b[o];
+      for (i = 0; i < ${n}; i++) acc += w[i] * x[i];
+      w += ${n};
+      y[o] = tf_act_${activation}(acc);
+    }
+    x += ${n};
+    y += ${m};
   }
 }\n`;
   const needsMath = activation === 'tanh' || activation === 'sigmoid' || activation === 'gelu';

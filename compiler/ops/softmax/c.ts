@@ -1,0 +1,56 @@
+/**
+ * Softmax over the last dimension: C emission. softmax_s8 repeats executeSoftmaxS8 (index.ts) in
+ * float32, operation for operation (bit-identical); softmax_f32 uses expf (float32 accuracy).
+ */
+import { fail } from '../../errors.js';
+import type { SoftmaxF32Step, SoftmaxS8Step } from '../../plan/program.js';
+import { cConstArray, cFloat, type CStepEmission } from '../../backends/c/cformat.js';
+
+/** `static void <fn>(const int8_t *x, int8_t *y)`. */
+export function emitSoftmaxS8C(s: SoftmaxS8Step, fn: string): CStepEmission {
+  const n = s.features;
+  if (s.table.length !== 256) fail(`${s.name}: softmax_s8 needs a 256-entry table`);
+  let code = `/* ${s.name}: softmax int8, ${s.rows} x ${n} */\n`;
+  code += cConstArray('float', `${fn}_exp`, s.table, cFloat, 6);
+  code += `static void ${fn}(const int8_t *x, int8_t *y) {
+  const float *e = ${fn}_exp;
+  int32_t r, i;
+  for (r = 0; r < ${s.rows}; r++) {
+    int32_t m = -128;
+    float sum = 0.0f, inv;
+    for (i = 0; i < ${n}; i++) if (x[i] > m) m = x[i];
+    for (i = 0; i < ${n}; i++) sum += e[m - x[i]];
+    inv = 1.0f / sum;
+    for (i = 0; i < ${n}; i++) {
+      float t = e[m - x[i]] * inv * 256.0f;
+      int32_t v = (int32_t)(t + 0.5f) - 128;
+      y[i] = (int8_t)(v > 127 ? 127 : v);
+    }
+    x += ${n};
+    y += ${n};
+  }
+}\n`;
+  return { helpers: {}, includes: ['stdint.h'], code };
+}
+
+/** `static void <fn>(const float *x, float *y)`: max-subtracted, expf. */
+export function emitSoftmaxF32C(s: SoftmaxF32Step, fn: string): CStepEmission {
+  const n = s.features;
+  const code = `/* ${s.name}: softmax float32, ${s.rows} x ${n} */
+static void ${fn}(const float *x, float *y) {
+  int32_t r, i;
+  for (r = 0; r < ${s.rows}; r++) {
+    float m = x[0], sum = 0.0f, inv;
+    for (i = 1; i < ${n}; i++) if (x[i] > m) m = x[i];
+    for (i = 0; i < ${n}; i++) {
+      y[i] = expf(x[i] - m);
+      sum += y[i];
+    }
+    inv = 1.0f / sum;
+    for (i = 0; i < ${n}; i++) y[i] *= inv;
+    x += ${n};
+    y += ${n};
+  }
+}\n`;
+  return { helpers: {}, includes: ['stdint.h', 'math.h'], code };
+}
