@@ -11,6 +11,8 @@
  *  - dense_s8:   acc = bias[o] + sum_i w[o,i] * x[i]   (int32; bias already holds -zp_in * sum_i w[o,i])
  *                v = multiplyByQuantizedMultiplier(acc, multiplier[o], shift[o]) + outZeroPoint  (TFLite rounding)
  *                v = clamp(v, actMin, actMax); if (lut) v = lut[v + 128]; out[o] = (int8)v
+ *                Per-channel multipliers (dense_s8, dense_s4, affine_s8) have their low 15 bits zero
+ *                (16-bit mantissas), so backends may store them as uint16 + shift.
  *  - dense_s4:   as dense_s8 with 4-bit weights: byte k of a row holds column 2k in its low nibble and
  *                column 2k+1 in its high nibble, both two's complement in [-8, 7]; rows are ceil(in/2) bytes.
  *  - mul_s8:     v = mbqm((a - aZp) * (b - bZp), multiplier, shift) + outZp, clamped  (TFLite MUL)
@@ -141,7 +143,9 @@ export interface LayerNormS8Step extends StepBase {
 
 /**
  * Softmax int8 -> int8 over the last dimension (output scale 1/256, zero point -128), per row:
- *   m = max q; e_j = table[m - q_j] (table[k] = f32(exp(-inScale * k)), k = 0..255)
+ *   table (built at run time, 256 floats): t[0] = 1; t[k] = t[k-1] < 1e-30f ? 0 : f32(t[k-1] * base)
+ *   (base = f32(exp(-inScale)), so t[k] ~ exp(-inScale * k) with no flash spent on tables)
+ *   m = max q; e_j = t[m - q_j]
  *   sum = e_0 + e_1 + ... (f32, in order); inv = f32(1 / sum)
  *   t_j = f32(f32(e_j * inv) * 256); out_j = clamp(trunc(f32(t_j + 0.5)) - 128, -128, 127)
  */
@@ -149,7 +153,7 @@ export interface SoftmaxS8Step extends StepBase {
   op: 'softmax_s8';
   rows: number;
   features: number;
-  table: Float32Array;
+  base: number;
 }
 
 /** out[i] = mul/add of in[i] and aux[0][i % period] (semantics in the header). */

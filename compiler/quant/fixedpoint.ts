@@ -73,3 +73,17 @@ export function roundToInt8(y: number): number {
 }
 
 export const clampInt8 = (v: number) => (v < -128 ? -128 : v > 127 ? 127 : v);
+
+/**
+ * quantizeMultiplier with a 16-bit mantissa: the multiplier's low 15 bits are zero, so per-channel
+ * multipliers can be stored as uint16 (m >> 15) in flash. The requantization arithmetic is unchanged;
+ * the scale moves by at most 2^-16 relative.
+ */
+export function quantizeMultiplierCompact(real: number): { multiplier: number; shift: number } {
+  const q = quantizeMultiplier(real);
+  if (q.multiplier === 0) return q;
+  let mant = Math.round(q.multiplier / 2 ** 15);
+  let shift = q.shift;
+  if (mant >= 2 ** 16) { mant = 2 ** 15; shift += 1; }
+  return { multiplier: mant * 2 ** 15, shift };
+}

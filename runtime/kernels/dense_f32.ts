@@ -1,4 +1,5 @@
-// float dense with f32x4 accumulation and a fused activation evaluated in f64.
+// float dense with f32x4 accumulation and a fused activation evaluated in f64 (GELU two outputs at a time).
+import { exp_f64x2 } from './float_math';
 
 // Activation codes; must match compiler/ops/dense/wasm.ts.
 export const ACT_LINEAR = 0;
@@ -61,12 +62,130 @@ export function activate(act: i32, v: f64): f64 {
   }
 }
 
+// ---- GELU on f64x2: erf() by the same pieces (|z| < 1 by a shorter polynomial) ----
+
+@inline function clenshaw2(c: StaticArray<f64>, a: f64, b: f64, x: v128): v128 {
+  const t = f64x2.mul(f64x2.sub(f64x2.sub(f64x2.add(x, x), f64x2.splat(a)), f64x2.splat(b)), f64x2.splat(1 / (b - a)));
+  const t2 = f64x2.add(t, t);
+  let b1 = f64x2.splat(0), b2 = f64x2.splat(0);
+  for (let k = c.length - 1; k >= 1; k--) {
+    const tmp = f64x2.add(f64x2.sub(f64x2.mul(t2, b1), b2), f64x2.splat(unchecked(c[k])));
+    b2 = b1;
+    b1 = tmp;
+  }
+  return f64x2.add(f64x2.sub(f64x2.mul(t, b1), b2), f64x2.splat(unchecked(c[0])));
+}
+
+/**
+ * erf of both lanes, piece by piece like erf(): each piece present in either lane is evaluated on both lanes
+ * and blended in by lane mask (lanes outside a piece compute throwaway values). |z| >= 6 and NaN give 1, as erf().
+ */
+function erf2(x: v128): v128 {
+  const z = f64x2.abs(x);
+  const sign = v128.and(x, i64x2.splat(i64.MIN_VALUE));
+  const inA = f64x2.lt(z, f64x2.splat(1));
+  const inB = v128.and(f64x2.ge(z, f64x2.splat(1)), f64x2.lt(z, f64x2.splat(2.5)));
+  const inC = v128.and(f64x2.ge(z, f64x2.splat(2.5)), f64x2.lt(z, f64x2.splat(6)));
+  let r = f64x2.splat(1);
+  if (v128.any_true(inA)) {
+    // erf(z)/z as a degree-9 polynomial in u = z^2 on [0, 1] (least squares at Chebyshev nodes, 2.2e-14
+    // relative): a shorter dependency chain than the Clenshaw recurrence, and this piece holds most inputs
+    const u = f64x2.mul(z, z);
+    let p = f64x2.splat(-1.0473412545564109e-07);
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(1.5308326199170441e-06));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(-1.4795400847991691e-05));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(0.0001204629896186249));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(-0.0008547935978197446));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(0.00522396727189349));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(-0.02686616906599741));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(0.11283791658700709));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(-0.37612638902814377));
+    p = f64x2.add(f64x2.mul(p, u), f64x2.splat(1.128379167095494));
+    r = v128.bitselect(f64x2.mul(z, p), r, inA);
+  }
+  if (v128.any_true(v128.or(inB, inC))) {
+    // exp(-z^2) clamped into exp_f64x2's range; lanes where that matters are masked out below
+    const e = exp_f64x2(f64x2.max(f64x2.neg(f64x2.mul(z, z)), f64x2.splat(-700)));
+    if (v128.any_true(inB)) r = v128.bitselect(f64x2.sub(f64x2.splat(1), f64x2.mul(e, clenshaw2(ERF_B, 1, 2.5, z))), r, inB);
+    if (v128.any_true(inC)) r = v128.bitselect(f64x2.sub(f64x2.splat(1), f64x2.mul(e, clenshaw2(ERF_C, 2.5, 6, z))), r, inC);
+  }
+  return v128.or(r, sign);
+}
+
+/** 0.5 v (1 + erf(v / sqrt 2)) on both lanes, in the scalar activate()'s operation order. */
+@inline function gelu2(v: v128): v128 {
+  return f64x2.mul(f64x2.mul(f64x2.splat(0.5), v), f64x2.add(f64x2.splat(1), erf2(f64x2.mul(v, f64x2.splat(0.7071067811865476)))));
+}
+
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
 /** y = act(W x + b), W row-major [m][n] f32 (unpadded); x is never read past n (the arena may hold NaN bits there). */
 export function dense_f32(x: usize, w: usize, n: i32, m: i32, bias: usize, act: i32, y: usize): void {
+  denseRow(x, w, n, m, bias, act, y);
+}
+
+/** dense_f32 over `rows` consecutive input rows of n floats, writing rows of m floats. */
+export function dense_f32_rows(x: usize, w: usize, n: i32, m: i32, bias: usize, act: i32, y: usize, rows: i32): void {
+  const xs = <usize>n << 2, ys = <usize>m << 2;
+  for (let r = 0; r < rows; r++) denseRow(x + <usize>r * xs, w, n, m, bias, act, y + <usize>r * ys);
+}
+
+/** act(acc + bias) for 4 outputs at y (acc: f32x4 sums; bias added and the activation applied in f64). */
+@inline function finish4(acc: v128, bias: usize, act: i32, y: usize): void {
+  if (act == ACT_LINEAR) {
+    // f32(f64(a) + f64(b)) == a + b in float32 (a double sum of two floats rounds to the float sum)
+    v128.store(y, f32x4.add(acc, v128.load(bias)));
+    return;
+  }
+  const lo = f64x2.add(f64x2.promote_low_f32x4(acc), f64x2.promote_low_f32x4(v128.load64_zero(bias)));
+  const hi = f64x2.add(f64x2.promote_low_f32x4(i32x4.shuffle(acc, acc, 2, 3, 0, 1)), f64x2.promote_low_f32x4(v128.load64_zero(bias + 8)));
+  if (act == ACT_GELU) {
+    v128.store64_lane(y, f32x4.demote_f64x2_zero(gelu2(lo)), 0);
+    v128.store64_lane(y + 8, f32x4.demote_f64x2_zero(gelu2(hi)), 0);
+    return;
+  }
+  store<f32>(y, <f32>activate(act, f64x2.extract_lane(lo, 0)));
+  store<f32>(y + 4, <f32>activate(act, f64x2.extract_lane(lo, 1)));
+  store<f32>(y + 8, <f32>activate(act, f64x2.extract_lane(hi, 0)));
+  store<f32>(y + 12, <f32>activate(act, f64x2.extract_lane(hi, 1)));
+}
+
+/**
+ * Narrow layers (few inputs, many rows): weights transposed to wt [n][m] (m a multiple of 4), each output
+ * quadruple accumulated as sum_i x[i] * wt[i][o..o+3] in f32x4 (no horizontal sums), 8 outputs per pass.
+ */
+export function dense_f32_t(x: usize, wt: usize, n: i32, m: i32, bias: usize, act: i32, y: usize, rows: i32): void {
+  const mb = <usize>m << 2, nb = <usize>n << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * nb, yr = y + <usize>r * mb;
+    let o: usize = 0;
+    for (; o + 32 <= mb; o += 32) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      let wp = wt + o;
+      for (let i: usize = 0; i < nb; i += 4) {
+        const xv = v128.load32_splat(xr + i);
+        a0 = f32x4.add(a0, f32x4.mul(xv, v128.load(wp)));
+        a1 = f32x4.add(a1, f32x4.mul(xv, v128.load(wp + 16)));
+        wp += mb;
+      }
+      finish4(a0, bias + o, act, yr + o);
+      finish4(a1, bias + o + 16, act, yr + o + 16);
+    }
+    for (; o < mb; o += 16) {
+      let a0 = f32x4.splat(0);
+      let wp = wt + o;
+      for (let i: usize = 0; i < nb; i += 4) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(xr + i), v128.load(wp)));
+        wp += mb;
+      }
+      finish4(a0, bias + o, act, yr + o);
+    }
+  }
+}
+
+@inline function denseRow(x: usize, w: usize, n: i32, m: i32, bias: usize, act: i32, y: usize): void {
   const rowBytes = <usize>n << 2;
   const n4 = <usize>(n & ~3) << 2;
   let o = 0;
@@ -91,6 +210,13 @@ export function dense_f32(x: usize, w: usize, n: i32, m: i32, bias: usize, act: 
       s3 += xs * load<f32>(r3 + i);
     }
     const k = <usize>o << 2;
+    if (act == ACT_GELU) {
+      const lo = f64x2.add(f64x2.promote_low_f32x4(f32x4.replace_lane(f32x4.splat(s0), 1, s1)), f64x2.promote_low_f32x4(v128.load64_zero(bias + k)));
+      const hi = f64x2.add(f64x2.promote_low_f32x4(f32x4.replace_lane(f32x4.splat(s2), 1, s3)), f64x2.promote_low_f32x4(v128.load64_zero(bias + k + 8)));
+      v128.store64_lane(y + k, f32x4.demote_f64x2_zero(gelu2(lo)), 0);
+      v128.store64_lane(y + k + 8, f32x4.demote_f64x2_zero(gelu2(hi)), 0);
+      continue;
+    }
     store<f32>(y + k, <f32>activate(act, <f64>s0 + <f64>load<f32>(bias + k)));
     store<f32>(y + k + 4, <f32>activate(act, <f64>s1 + <f64>load<f32>(bias + k + 4)));
     store<f32>(y + k + 8, <f32>activate(act, <f64>s2 + <f64>load<f32>(bias + k + 8)));

@@ -43,6 +43,23 @@ export function requantize(x: i32, multiplier: i32, shift: i32): i32 {
  */
 export function dense_s8(x: usize, w: usize, stride: i32, m: i32, bias: usize, mult: usize, shift: usize,
   outZp: i32, actMin: i32, actMax: i32, lut: usize, y: usize): void {
+  denseS8Row(x, w, stride, m, bias, mult, shift, outZp, actMin, actMax, lut, y);
+}
+
+/**
+ * dense_s8 over `rows` consecutive input rows of n int8 (unpadded), writing rows of m int8. Row r reads
+ * x + r*n up to `stride` bytes: the next row's values meet zero padding weights; after the last row the
+ * caller keeps stride - n bytes readable (the backend's 16-byte slack).
+ */
+export function dense_s8_rows(x: usize, n: i32, w: usize, stride: i32, m: i32, bias: usize, mult: usize, shift: usize,
+  outZp: i32, actMin: i32, actMax: i32, lut: usize, y: usize, rows: i32): void {
+  for (let r = 0; r < rows; r++) {
+    denseS8Row(x + <usize>r * <usize>n, w, stride, m, bias, mult, shift, outZp, actMin, actMax, lut, y + <usize>r * <usize>m);
+  }
+}
+
+@inline function denseS8Row(x: usize, w: usize, stride: i32, m: i32, bias: usize, mult: usize, shift: usize,
+  outZp: i32, actMin: i32, actMax: i32, lut: usize, y: usize): void {
   const s = <usize>stride;
   let o = 0;
   for (; o + 4 <= m; o += 4) {

@@ -1,4 +1,9 @@
 // Kernel module entry: compiled once to build/kernels.wasm; the WASM backend links model code against it.
-export { dense_s8, requantize } from './dense_s8';
-export { dense_f32, erf, activate } from './dense_f32';
+export { dense_s8, dense_s8_rows, requantize } from './dense_s8';
+export { dense_f32, dense_f32_rows, dense_f32_t, erf, activate } from './dense_f32';
 export { quantize, dequantize } from './quantize';
+export { exp_f64 } from './float_math';
+export {
+  layer_norm_f32, affine_f32, add_f32, mul_f32, softmax_f32, copy_bytes, transpose, gather_bytes, patchify_f32, scale_series_f32,
+  unscale_series_f32,
+} from './float_ops';

@@ -3,14 +3,22 @@
  * module: weights as data segments, IO buffers and the arena at fixed addresses, `run()` / `run_int8()` calling
  * the kernels with constant addresses, and a `tinyforge` custom section with JSON metadata (runtime/index.ts reads it).
  *
- * Linear memory: [kernel static data][input f32][output f32][arena][constants, 16-byte aligned], each region
- * 16-byte aligned with 16 bytes of zeroed slack after the IO and arena regions (the int8 kernel reads rows
- * rounded up to 16 bytes).
+ * Linear memory: [kernel static data][input f32][output f32][arena][kernel scratch][constants, 16-byte aligned],
+ * each region 16-byte aligned with 16 bytes of zeroed slack after the IO and arena regions (the int8 kernel reads
+ * rows rounded up to 16 bytes).
  */
 import binaryen from 'binaryen';
 import { fail } from '../../errors.js';
+import { emitAffineWasm } from '../../ops/batch-norm/wasm.js';
 import { emitDenseF32Wasm, emitDenseS8Wasm } from '../../ops/dense/wasm.js';
+import { emitBinaryWasm } from '../../ops/elementwise/wasm.js';
+import { emitLayerNormWasm } from '../../ops/layer-norm/wasm.js';
+import { emitPatchifyWasm } from '../../ops/patchify/wasm.js';
 import { emitDequantizeWasm, emitQuantizeWasm } from '../../ops/quantize/wasm.js';
+import { emitCopyWasm, emitGatherWasm } from '../../ops/reshape/wasm.js';
+import { emitScaleSeriesWasm, emitUnscaleSeriesWasm } from '../../ops/scaler/wasm.js';
+import { emitSoftmaxWasm, softmaxScratchBytes } from '../../ops/softmax/wasm.js';
+import { emitTransposeWasm } from '../../ops/transpose/wasm.js';
 import { elementCount, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
 import type { TinyforgeWasmMetadata, TinyforgeTensorMeta } from '../../../runtime/index.js';
 import type { Expr, WasmEmitContext } from './context.js';
@@ -31,8 +39,23 @@ function emitStep(step: Step, ctx: WasmEmitContext): Expr {
     case 'dense_f32': return emitDenseF32Wasm(step, ctx);
     case 'quantize': return emitQuantizeWasm(step, ctx);
     case 'dequantize': return emitDequantizeWasm(step, ctx);
+    case 'layer_norm_f32': return emitLayerNormWasm(step, ctx);
+    case 'affine_f32': return emitAffineWasm(step, ctx);
+    case 'softmax_f32': return emitSoftmaxWasm(step, ctx);
+    case 'add_f32': case 'mul_f32': return emitBinaryWasm(step, ctx);
+    case 'transpose': return emitTransposeWasm(step, ctx);
+    case 'gather': return emitGatherWasm(step, ctx);
+    case 'copy': return emitCopyWasm(step, ctx);
+    case 'patchify_f32': return emitPatchifyWasm(step, ctx);
+    case 'scale_series_f32': return emitScaleSeriesWasm(step, ctx);
+    case 'unscale_series_f32': return emitUnscaleSeriesWasm(step, ctx);
     default: return fail(`program step '${(step as Step).name}': op '${(step as Step).op}' has no WASM emitter`);
   }
+}
+
+/** Bytes of the shared scratch region a step's kernel needs while it runs (sized before emission). */
+export function wasmScratchBytes(step: Step): number {
+  return step.op === 'softmax_f32' ? softmaxScratchBytes(step) : 0;
 }
 
 /** The steps run_int8 executes: everything except the float boundary (quantize from input, dequantize to output). */
@@ -42,18 +65,23 @@ export function int8Steps(program: Program): Step[] {
 
 interface Segment { offset: number; data: Uint8Array }
 
-export async function emitWasm(program: Program): Promise<Uint8Array> {
+export interface EmitWasmOptions {
+  /** also export each step as `step<i>` (profiling: time steps one by one after a run()) */
+  exportSteps?: boolean;
+}
+
+export async function emitWasm(program: Program, options: EmitWasmOptions = {}): Promise<Uint8Array> {
   const kernels = await kernelsWasm();
   const mod = binaryen.readBinary(kernels);
   try {
     mod.setFeatures(FEATURES);
-    return link(mod, program);
+    return link(mod, program, options);
   } finally {
     mod.dispose();
   }
 }
 
-function link(mod: binaryen.Module, program: Program): Uint8Array {
+function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions): Uint8Array {
   // Kernel exports -> internal names; then drop them so unused kernels are optimized away.
   const kernelFn = new Map<string, string>();
   for (let i = mod.getNumExports() - 1; i >= 0; i--) {
@@ -78,6 +106,10 @@ function link(mod: binaryen.Module, program: Program): Uint8Array {
   base.input = at; at = align(at + inLen * 4 + SLACK, 16);
   base.output = at; at = align(at + outLen * 4 + SLACK, 16);
   base.arena = at; at = align(at + program.arenaBytes + SLACK, 16);
+  // kernel scratch (e.g. softmax's row of f64 exponentials): one region, reused by every step
+  const scratchBytes = program.steps.reduce((m, s) => Math.max(m, wasmScratchBytes(s)), 0);
+  const scratchBase = at;
+  at = align(at + scratchBytes, 16);
   const ioEnd = at;
   const spaceBytes = { input: inLen * 4, output: outLen * 4, arena: program.arenaBytes };
 
@@ -97,8 +129,14 @@ function link(mod: binaryen.Module, program: Program): Uint8Array {
       at = align(at + bytes.byteLength, 16);
       return offset;
     },
+    scratch(bytes) {
+      if (bytes > scratchBytes) fail(`internal error: a step asks for ${bytes} scratch bytes but ${scratchBytes} were reserved (wasmScratchBytes)`);
+      return scratchBase;
+    },
     i32: (v) => mod.i32.const(v | 0),
     f32: (v) => mod.f32.const(Math.fround(v)),
+    f64: (v) => mod.f64.const(v),
+    nop: () => mod.nop(),
     call(kernel, args) {
       const fn = kernelFn.get(kernel);
       if (!fn) fail(`build/kernels.wasm has no kernel '${kernel}'; rebuild with npm run build`);
@@ -112,6 +150,7 @@ function link(mod: binaryen.Module, program: Program): Uint8Array {
     const fn = `step${i}_${step.op}`;
     mod.addFunction(fn, binaryen.none, binaryen.none, [], emitStep(step, ctx));
     stepFn.set(step, fn);
+    if (options.exportSteps) mod.addFunctionExport(fn, `step${i}`);
   });
   const body = (steps: Step[]) => steps.length ? mod.block(null, steps.map((s) => mod.call(stepFn.get(s)!, [], binaryen.none)), binaryen.none) : mod.nop();
   mod.addFunction('run', binaryen.none, binaryen.none, [], body(program.steps));

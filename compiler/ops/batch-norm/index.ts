@@ -5,7 +5,7 @@
 import { fail } from '../../errors.js';
 import type { AffineF32Step, AffineS8Step } from '../../plan/program.js';
 import type { ProgramMemory } from '../../exec/memory.js';
-import { clampInt8, multiplyByQuantizedMultiplier, quantizeMultiplier } from '../../quant/fixedpoint.js';
+import { clampInt8, multiplyByQuantizedMultiplier, quantizeMultiplierCompact } from '../../quant/fixedpoint.js';
 import { registerOp, registerStep } from '../registry.js';
 
 export interface AffineAttrs {
@@ -50,7 +50,7 @@ registerOp<AffineAttrs>('affine', {
       const ws = w !== 0 ? Math.fround(Math.abs(w) / 127) : 1;
       weights[c] = Math.round(w / ws);
       bias[c] = Math.round(n.attrs.shift[c] / (pin.scale * ws));
-      const q = quantizeMultiplier((pin.scale * ws) / pout.scale);
+      const q = quantizeMultiplierCompact((pin.scale * ws) / pout.scale);
       multiplier[c] = q.multiplier;
       shift[c] = q.shift;
     }

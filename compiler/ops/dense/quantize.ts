@@ -6,7 +6,7 @@
 import { fail } from '../../errors.js';
 import type { DenseNode } from '../../ir/graph.js';
 import type { BufferRef, DenseS4Step, DenseS8Step, QuantParams } from '../../plan/program.js';
-import { quantizeMultiplier } from '../../quant/fixedpoint.js';
+import { quantizeMultiplierCompact } from '../../quant/fixedpoint.js';
 import { applyActivation } from '../activation.js';
 
 export interface DenseQuantParams {
@@ -67,7 +67,7 @@ export function lowerDenseS8(n: DenseNode, input: BufferRef, output: BufferRef, 
     const b = Math.round(n.attrs.bias[o] / accScale) - p.input.zeroPoint * sumW;
     if (b > 2147483647 || b < -2147483648) fail(`layer '${n.name}': bias ${n.attrs.bias[o]} of channel ${o} overflows int32 after quantization; recalibrate with a wider input range`);
     bias[o] = b;
-    const m = quantizeMultiplier(accScale / target.scale);
+    const m = quantizeMultiplierCompact(accScale / target.scale);
     multiplier[o] = m.multiplier;
     shift[o] = m.shift;
   }

@@ -4,17 +4,17 @@
  */
 import { fail } from '../../errors.js';
 import type { SoftmaxF32Step, SoftmaxS8Step } from '../../plan/program.js';
-import { cConstArray, cFloat, type CStepEmission } from '../../backends/c/cformat.js';
+import { cFloat, type CStepEmission } from '../../backends/c/cformat.js';
 
 /** `static void <fn>(const int8_t *x, int8_t *y)`. */
 export function emitSoftmaxS8C(s: SoftmaxS8Step, fn: string): CStepEmission {
   const n = s.features;
-  if (s.table.length !== 256) fail(`${s.name}: softmax_s8 needs a 256-entry table`);
+  if (!(s.base > 0 && s.base <= 1)) fail(`${s.name}: softmax_s8 base ${s.base} is outside (0, 1]`);
   let code = `/* ${s.name}: softmax int8, ${s.rows} x ${n} */\n`;
-  code += cConstArray('float', `${fn}_exp`, s.table, cFloat, 6);
   code += `static void ${fn}(const int8_t *x, int8_t *y) {
-  const float *e = ${fn}_exp;
+  const float *e = tf_softmax_table;
   int32_t r, i;
+  tf_softmax_fill(${cFloat(s.base)});
   for (r = 0; r < ${s.rows}; r++) {
     int32_t m = -128;
     float sum = 0.0f, inv;
@@ -30,8 +30,20 @@ export function emitSoftmaxS8C(s: SoftmaxS8Step, fn: string): CStepEmission {
     y += ${n};
   }
 }\n`;
-  return { helpers: {}, includes: ['stdint.h'], code };
+  return { helpers: { tf_softmax_fill: SOFTMAX_TABLE_HELPER }, includes: ['stdint.h'], code };
 }
+
+/** One shared 1 KiB RAM table, refilled per call: t[k] = base^k by repeated multiplication (see program.ts). */
+const SOFTMAX_TABLE_HELPER = `static float tf_softmax_table[256];
+static void tf_softmax_fill(float base) {
+  int32_t k;
+  tf_softmax_table[0] = 1.0f;
+  for (k = 1; k < 256; k++) {
+    float p = tf_softmax_table[k - 1];
+    tf_softmax_table[k] = p < 1e-30f ? 0.0f : p * base;
+  }
+}
+`;
 
 /** `static void <fn>(const float *x, float *y)`: max-subtracted, expf. */
 export function emitSoftmaxF32C(s: SoftmaxF32Step, fn: string): CStepEmission {
