@@ -1,5 +1,6 @@
 /** `tinyforge inspect`: layer table, parameters, MACs and flash/RAM needs per target and quantization. */
 import { importCheckpoint } from './frontends/index.js';
+import { opDef } from './ops/registry.js';
 import { isDense, macCount, nodeMacs, nodeParameters, parameterCount, type Graph } from './ir/graph.js';
 import { planArena, type ArenaRequest } from './plan/memory.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
@@ -36,12 +37,22 @@ function graphEstimate(g: Graph, quant: 'float32' | 'int8'): { arenaBytes: numbe
   return { arenaBytes: planArena([...reqs.values()]).peakBytes, constBytes: quant === 'int8' ? params + 12 * channels : 4 * params };
 }
 
-function sizedPrograms(g: Graph): Record<'float32' | 'int8', Program> {
-  // Arena sizes depend only on shapes, so any calibration range will do here.
+type Quant = 'float32' | 'int8' | 'int4';
+
+function sizedPrograms(g: Graph): Record<Quant, Program> {
+  // Arena and constant sizes depend only on shapes, so any calibration range will do here.
   const ranges = new Map<string, { min: number; max: number }>();
   for (const v of g.values.keys()) ranges.set(v, { min: -1, max: 1 });
   for (const n of g.nodes) ranges.set(`${n.name}:preact`, { min: -1, max: 1 });
-  return { float32: lowerFloat(g), int8: lowerInt8(g, { ranges, traces: [] }) };
+  const calib = { ranges, traces: [] };
+  return { float32: lowerFloat(g), int8: lowerInt8(g, calib, 8), int4: lowerInt8(g, calib, 4) };
+}
+
+/** C stores per-channel requantization compactly: int32 bias + uint16 multiplier mantissa + int8 shift. */
+function cConstBytes(p: Program): number {
+  let n = weightBytes(p);
+  for (const s of p.steps) if (s.op === 'dense_s8' || s.op === 'dense_s4' || s.op === 'affine_s8') n -= s.multiplier.length * 5;
+  return n;
 }
 
 export function inspectModel(path: string): InspectReport {
@@ -51,16 +62,18 @@ export function inspectModel(path: string): InspectReport {
     input: g.values.get(n.inputs[0])!.shape, output: g.values.get(n.outputs[0])!.shape,
     parameters: nodeParameters(n), macs: nodeMacs(g, n),
   }));
-  const lowerable = g.nodes.every(isDense);
+  const lowerable = g.nodes.every((n) => !!opDef(n.op, n.name).lowerFloat);
   const progs = lowerable ? sizedPrograms(g) : null;
   const estimates: SizeEstimate[] = [];
-  for (const quant of ['float32', 'int8'] as const) {
+  for (const quant of ['float32', 'int8', 'int4'] as const) {
     const p = progs?.[quant];
-    const { arenaBytes, constBytes: w } = p ? { arenaBytes: p.arenaBytes, constBytes: weightBytes(p) } : graphEstimate(g, quant);
+    if (!p && quant === 'int4') continue;
+    const { arenaBytes, constBytes: w } = p ? { arenaBytes: p.arenaBytes, constBytes: weightBytes(p) } : graphEstimate(g, quant === 'int4' ? 'int8' : quant);
+    const cw = p ? cConstBytes(p) : w;
     const ioElems = g.inputs.concat(g.outputs).reduce((s, v) => s + v.shape.reduce((a, b) => a * b, 1), 0);
     estimates.push({ target: 'wasm', quant, flashBytes: WASM_BASE_BYTES + w, ramBytes: arenaBytes + ioElems * 4, arenaBytes, note: 'module bytes; RAM = arena + IO buffers' });
     for (const target of ['c', 'cortex-m4f']) {
-      estimates.push({ target, quant, flashBytes: C_CODE_BYTES_BASE + C_CODE_BYTES_PER_LAYER * g.nodes.length + w, ramBytes: arenaBytes + STACK_BYTES, arenaBytes, note: 'model code + constants; RAM = arena + stack' });
+      estimates.push({ target, quant, flashBytes: C_CODE_BYTES_BASE + C_CODE_BYTES_PER_LAYER * g.nodes.length + cw, ramBytes: arenaBytes + STACK_BYTES, arenaBytes, note: 'model code + constants; RAM = arena + stack' });
     }
   }
   return { model: g.name, modelType: g.modelType, source: path, parameters: parameterCount(g), macs: macCount(g), layers, estimates, backendsReady: lowerable };
