@@ -58,4 +58,12 @@ describe('TTM on the command line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toMatch(/bad\.csv:3: 'x' is not a number$/);
   });
+
+  it('inspect prints the layer table, parameters, MACs per forecast and flash/RAM per target and quantization', () => {
+    const r = tinyforge(['inspect', join(import.meta.dirname, 'fixtures', 'ttm-r1-512-96')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/backbone\.encoder\.patcher\s+dense/);
+    expect(r.stdout).toMatch(/parameters: 805280 {3}MACs per inference: 7806976/);
+    for (const q of ['float32', 'int8', 'int4']) expect(r.stdout).toMatch(new RegExp(`cortex-m4f\\s+${q}\\s+\\d+\\s+\\d+`));
+  });
 });
