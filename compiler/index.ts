@@ -6,3 +6,5 @@ export { executeProgram } from './exec/program.js';
 export { loadProgram, serializeProgram } from './plan/serialize.js';
 export type { Program, Step } from './plan/program.js';
 export { TinyforgeError } from './errors.js';
+export { generateMpc, type MpcTarget } from './mpc/generate.js';
+export { readSpec, type MpcSpec } from './mpc/spec.js';

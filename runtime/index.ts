@@ -199,3 +199,6 @@ export async function load(bytes: BufferSource | WebAssembly.Module): Promise<Ti
     },
   };
 }
+
+// MPC controllers (tinyforge mpc --target wasm): model + Newton-Raphson controller in one module.
+export { loadController, TinyforgeControllerError, type TinyforgeController, type TinyforgeMpcMetadata } from './controller.js';

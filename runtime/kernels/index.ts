@@ -7,3 +7,4 @@ export {
   layer_norm_f32, affine_f32, add_f32, mul_f32, softmax_f32, copy_bytes, transpose, gather_bytes, patchify_f32, scale_series_f32,
   unscale_series_f32,
 } from './float_ops';
+export { mpc_step, mpc_reset, mpc_predict, mpc_expf, mpc_tanhf, mpc_kernel_version } from './mpc';

@@ -1,0 +1,97 @@
+import type { Argv } from 'yargs';
+import { fail } from '../errors.js';
+import { table } from '../inspect.js';
+import { MPC_TARGETS, type MpcTarget } from '../mpc/generate.js';
+import { PLANT_NAMES, type PlantName } from '../mpc/sim/plants.js';
+import { REFERENCE_NAMES, type ReferenceName } from '../mpc/sim/references.js';
+
+/**
+ * `tinyforge mpc <forward-model> --spec mpc.json --target c|cortex-m4f|wasm [--out DIR]`   generate the controller
+ * `tinyforge mpc simulate [--plant msd|soft] [--model DIR] [--spec FILE] [--plot tracking.svg]`  closed loop vs PID
+ * `tinyforge mpc train --plant msd|soft --out DIR [--spec FILE]`                          train a forward model
+ * `tinyforge mpc device <forward-model> --spec mpc.json [--plant msd|soft] [--ticks N]`    QEMU Cortex-M4F == WASM
+ */
+export function register(y: Argv): Argv {
+  return y.command('mpc', 'Newton-Raphson MPC around a forward model: generate (C / Cortex-M4F / WASM), simulate, train, device check', (y) => y
+    .command('simulate', 'closed-loop tracking of step, sine and random-waypoint references: MPC (the WASM controller) vs a tuned PID', (y) => y
+      .option('plant', { choices: PLANT_NAMES as PlantName[], default: 'msd' as PlantName, describe: 'msd = mass-spring-damper, soft = tendon-driven soft actuator' })
+      .option('model', { type: 'string', describe: 'forward model folder (default: examples/mpc/<plant>-model, trained if missing)' })
+      .option('spec', { type: 'string', describe: 'controller spec (default: examples/mpc/<plant>.mpc.json)' })
+      .option('reference', { type: 'array', string: true, describe: `references to track (${REFERENCE_NAMES.join(', ')}; default all)` })
+      .option('steps', { type: 'number', describe: 'control ticks per reference (default 12 s worth)' })
+      .option('controller', { choices: ['wasm', 'reference'] as const, default: 'wasm' as const, describe: 'the generated WASM controller or the TypeScript reference solver' })
+      .option('preview', { type: 'boolean', describe: 'override the spec\'s reference_preview (--no-preview: constant target over the horizon)' })
+      .option('plot', { type: 'string', describe: 'write an SVG of reference, output and input' })
+      .option('json', { type: 'boolean' }),
+    async (a) => {
+      const refs = (a.reference as string[] | undefined)?.map((r) => {
+        if (!REFERENCE_NAMES.includes(r as ReferenceName)) fail(`unknown reference '${r}' (supported: ${REFERENCE_NAMES.join(', ')})`);
+        return r as ReferenceName;
+      });
+      if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 2)) fail(`--steps must be an integer >= 2, got ${a.steps}`);
+      const { simulate } = await import('../mpc/sim/closed-loop.js');
+      const r = await simulate({ plant: a.plant, model: a.model, spec: a.spec, references: refs, steps: a.steps, controller: a.controller, preview: a.preview, plot: a.plot, log: (s) => { if (!a.json) console.error(s); } });
+      if (a.json) { const { svg: _svg, ...rest } = r; console.log(JSON.stringify(rest, null, 2)); return; }
+      console.log(`closed loop on the ${r.plant} plant (dt ${r.dt} s, ${r.steps} ticks per reference), model ${r.model}, spec ${r.spec}, ${r.derivatives} derivatives, reference preview ${r.preview ? 'on' : 'off'}`);
+      console.log(`PID (grid-search tuned on the plant): kp ${r.pid.kp.toPrecision(3)}, ki ${r.pid.ki.toPrecision(3)}, kd ${r.pid.kd.toPrecision(3)}`);
+      console.log(table([['reference', 'RMSE MPC', 'RMSE PID', 'MPC/PID', 'MPC fallbacks'],
+        ...r.rows.map((x) => [x.reference, x.mpcRmse.toPrecision(4), x.pidRmse.toPrecision(4), (x.mpcRmse / x.pidRmse).toFixed(3), String(x.mpcFallbacks)])]).join('\n'));
+      if (r.wasmStepsPerSecond) console.log(`WASM controller in Node: ${Math.round(r.wasmStepsPerSecond)} steps/s`);
+      if (a.plot) console.log(`plot: ${a.plot}`);
+    })
+    .command('train', 'collect data on a simulated plant and train a forward model (tinyforge-mlp checkpoint) with the spec\'s input layout', (y) => y
+      .option('plant', { choices: PLANT_NAMES as PlantName[], default: 'msd' as PlantName })
+      .option('out', { type: 'string', demandOption: true, describe: 'checkpoint folder to write' })
+      .option('spec', { type: 'string', describe: 'controller spec whose model_input layout the model uses (default: examples/mpc/<plant>.mpc.json)' })
+      .option('samples', { type: 'number', default: 6000 })
+      .option('epochs', { type: 'number', default: 60 })
+      .option('seed', { type: 'number', default: 17 })
+      .option('json', { type: 'boolean' }),
+    async (a) => {
+      const { trainForPlant, examplePaths } = await import('../mpc/sim/closed-loop.js');
+      const { readSpec } = await import('../mpc/spec.js');
+      for (const [k, v] of [['samples', a.samples], ['epochs', a.epochs]] as const) if (!Number.isInteger(v) || v < 1) fail(`--${k} must be a positive integer, got ${v}`);
+      const report = trainForPlant(a.plant, readSpec(a.spec ?? examplePaths(a.plant).spec), a.out, { samples: a.samples, epochs: a.epochs, seed: a.seed });
+      if (a.json) console.log(JSON.stringify(report));
+      else console.log(`trained ${a.plant} forward model -> ${a.out}: one-step RMSE train ${report.trainRmse.toExponential(3)}, validation ${report.validRmse.toExponential(3)} (output std ${report.outputStd.toPrecision(3)})`);
+    })
+    .command('device <model>', 'run the generated C controller in a fixed-rate loop on the emulated Cortex-M4F (QEMU) and compare with the WASM controller bit for bit', (y) => y
+      .positional('model', { type: 'string', demandOption: true, describe: 'forward model: checkpoint or compiled folder' })
+      .option('spec', { type: 'string', demandOption: true, describe: 'controller spec (mpc.json)' })
+      .option('plant', { choices: PLANT_NAMES as PlantName[], describe: 'record a closed loop on this plant (else a seeded random measurement sequence)' })
+      .option('ticks', { type: 'number', default: 100 })
+      .option('json', { type: 'boolean' }),
+    async (a) => {
+      if (!Number.isInteger(a.ticks) || a.ticks < 1 || a.ticks > 20000) fail(`--ticks must be an integer in [1, 20000], got ${a.ticks}`);
+      const { loadPlan } = await import('../mpc/model.js');
+      const { deviceCheck } = await import('../mpc/device.js');
+      const { ensureSystemTools } = await import('../system.js');
+      const plan = loadPlan(a.model, a.spec);
+      ensureSystemTools((s) => console.error(s));
+      const { run: _run, ...d } = await deviceCheck(plan, a.ticks, a.plant);
+      if (a.json) { console.log(JSON.stringify(d, null, 2)); }
+      else {
+        console.log(`${plan.name}: ${d.ticks} ticks (${d.sequence} sequence) on QEMU mps2-an386 vs WASM: ${d.identical}/${d.ticks} bit-identical, max |diff| ${d.maxAbsDiff}`);
+        console.log(`  instructions per mpc_step: min ${d.instructionsPerStep.min}, median ${d.instructionsPerStep.median}, max ${d.instructionsPerStep.max}`);
+        console.log(`  => ${Math.round(d.stepsPerSecondAt180MHz)} steps/s at an assumed 180 MHz (1 instruction per cycle, worst tick)`);
+        console.log(`  flash: controller + model ${d.controllerFlashBytes} B (${d.flashPercentOf1MB.toFixed(2)} % of 1 MB), whole firmware ${d.firmwareFlashBytes} B; stack ${d.stackBytes} B; overruns ${d.overruns}`);
+      }
+      if (d.identical !== d.ticks) process.exitCode = 1;
+    })
+    .command('$0 <model>', 'generate the controller with the model', (y) => y
+      .positional('model', { type: 'string', demandOption: true, describe: 'forward model: tinyforge-mlp checkpoint or compiled folder (float32)' })
+      .option('spec', { type: 'string', demandOption: true, describe: 'controller spec (mpc.json)' })
+      .option('target', { type: 'string', default: 'cortex-m4f', describe: `${MPC_TARGETS.join(' | ')}` })
+      .option('out', { type: 'string', default: 'mpc-out', describe: 'output folder' })
+      .option('json', { type: 'boolean' }),
+    async (a) => {
+      const { generateMpc } = await import('../mpc/generate.js');
+      const { manifest: m } = await generateMpc(a.model, a.spec, a.target as MpcTarget, a.out);
+      if (a.json) console.log(JSON.stringify(m, null, 2));
+      else {
+        console.log(`generated MPC for ${m.model} -> ${a.out}  [target ${m.target}, ${m.derivatives} derivatives]`);
+        console.log(`  ${m.controls} controls, ${m.outputs} outputs, ${m.sensors} sensors; horizon N1=${m.horizon.N1} N2=${m.horizon.N2} Nu=${m.horizon.Nu} (${m.decisionVariables} decision variables), ${m.iterations} Newton iteration(s)/tick`);
+        console.log(`  model weights ${m.weightBytes} B, ${m.forwardPassesPerStep} forward passes per step${m.derivatives === 'exact' ? ` (each with ${m.decisionVariables} tangent directions)` : ''}; files: ${m.files.join(', ')}`);
+      }
+    }), () => {});
+}
