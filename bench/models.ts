@@ -41,3 +41,6 @@ export const PROOF_MODELS: Record<string, MlpSpec> = {
   // every activation, odd sizes
   mixed: { inputSize: 13, layers: [{ units: 47, activation: 'sigmoid' }, { units: 29, activation: 'gelu' }, { units: 17, activation: 'relu' }, { units: 5, activation: 'tanh' }] },
 };
+
+/** TFLite Micro's hello_world shape (1 -> 16 -> 16 -> 1, ReLU), for the side-by-side with its CMSIS-NN numbers. */
+export const HELLO_WORLD_SHAPE: MlpSpec = { inputSize: 1, layers: [{ units: 16, activation: 'relu' }, { units: 16, activation: 'relu' }, { units: 1, activation: 'linear' }] };

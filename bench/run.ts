@@ -1,9 +1,11 @@
-/** Entry of `npm run bench`: runs the benchmark, prints the Markdown table, writes bench/results.json. */
+/** Entry of `npm run bench`: runs the suite, prints Markdown tables, writes bench/results.json. */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../compiler/paths.js';
-import { formatBench, runBench } from './bench.js';
+import { runSuite, SECTIONS, type Section } from './suite.js';
 
-const rows = await runBench();
-console.log('\n' + formatBench(rows));
-writeFileSync(join(packageRoot(), 'bench', 'results.json'), JSON.stringify({ date: new Date().toISOString(), node: process.version, rows }, null, 2) + '\n');
+const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const only = (onlyArg ? onlyArg.split(',') : SECTIONS) as Section[];
+const result = await runSuite(only);
+console.log('\n' + result.markdown);
+writeFileSync(join(packageRoot(), 'bench', 'results.json'), JSON.stringify(result, null, 2) + '\n');

@@ -1,13 +1,15 @@
 import type { Argv } from 'yargs';
 
-/** `tinyforge bench`: the benchmark of `npm run bench`. */
+/** `tinyforge bench [--only dense,ttm,mpc,flash]`: the benchmark of `npm run bench`. */
 export function register(y: Argv): Argv {
   return y
-    .command('bench', 'benchmark the bundled and proof models: WASM latency, Cortex-M4F instructions, sizes', (y) => y
+    .command('bench', 'benchmark: dense and TTM models (WASM latency, Cortex-M4F instructions, sizes), MPC rates, flash throughput', (y) => y
+      .option('only', { type: 'string', describe: 'comma-separated sections: dense, ttm, mpc, flash' })
       .option('json', { type: 'boolean' }),
     async (a) => {
-      const { runBench, formatBench } = await import('../../bench/bench.js');
-      const rows = await runBench((s) => { if (!a.json) console.error(s); });
-      console.log(a.json ? JSON.stringify(rows, null, 2) : formatBench(rows));
+      const { runSuite, SECTIONS } = await import('../../bench/suite.js');
+      const only = (a.only ? a.only.split(',') : [...SECTIONS]) as (typeof SECTIONS)[number][];
+      const r = await runSuite(only, (s) => { if (!a.json) console.error(s); });
+      console.log(a.json ? JSON.stringify(r.sections, null, 2) : r.markdown);
     });
 }
