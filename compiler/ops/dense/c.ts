@@ -324,6 +324,11 @@ export function requantHelper(): Record<string, string> {
   return { requant: REQUANT_HELPER };
 }
 
+/** TF_SSAT8, the DSP primitives and tf_smmulr (REQUANT_FAST), in the order they depend on each other. */
+export function requantFastHelpers(): Record<string, string> {
+  return { dsp: DSP_PRIMS, requant_fast: REQUANT_FAST };
+}
+
 /** Chooses the kernel for one int8 dense layer. */
 export function denseS8Kernel(target: 'c' | 'cortex-m4f', dspWeights: 'int8' | 'int16'): DenseS8Kernel {
   if (target === 'c') return 'portable';
@@ -331,7 +336,7 @@ export function denseS8Kernel(target: 'c' | 'cortex-m4f', dspWeights: 'int8' | '
 }
 
 /** Packs weights for the DSP kernels (layouts described at the top of this file). */
-export function packDenseS8(step: DenseS8Step, kernel: 'dsp-int8' | 'dsp-int16'): Uint32Array {
+export function packDenseS8(step: DenseS8Step, kernel: 'dsp-int8' | 'dsp-int16', chunkBlocks = CHUNK_BLOCKS): Uint32Array {
   const { inFeatures: n, outFeatures: m, weights } = step;
   const blocks = Math.ceil(n / 8);
   const wAt = (r: number, c: number) => (r < m && c < n ? weights[r * n + c] : 0);
@@ -355,8 +360,8 @@ export function packDenseS8(step: DenseS8Step, kernel: 'dsp-int8' | 'dsp-int16')
       | (((wAt(ra, c0 + hi) + 128) & 0xff) << 16) | ((wAt(rb, c0 + hi) & 0xff) << 24)) >>> 0;
   const out = new Uint32Array(quads * blocks * 8);
   let k = 0;
-  for (let b0 = 0; b0 < blocks; b0 += CHUNK_BLOCKS) {
-    const b1 = Math.min(blocks, b0 + CHUNK_BLOCKS);
+  for (let b0 = 0; b0 < blocks; b0 += chunkBlocks) {
+    const b1 = Math.min(blocks, b0 + chunkBlocks);
     for (let q = 0; q < quads; q++) {
       const r = 4 * q;
       for (let b = b0; b < b1; b++) {
@@ -428,6 +433,292 @@ function emitRequantLoop(step: DenseS8Step, fn: string, helpers: Record<string, 
     q += 3;
   }\n`,
   };
+}
+
+/* ---------- int8 weights, shared routine: two input rows per weight load ---------- */
+
+/**
+ * The shared dsp-int8 path (one C driver `tf_dense8` + one assembler routine for every layer, each layer
+ * only a const descriptor). Weights keep the quad packing above; per 8 columns the routine loads each
+ * packed word once and feeds it to two input rows (UXTB16 shared): 2 LDRD + 10 ALU per 16 MACs.
+ * The input is widened with an offset z chosen per layer (x + z, int16) so that the residual bias
+ * r = bias - z * rowsum(w) fits int16: bias + acc = r + sum w * (x + z) exactly. Per output channel one
+ * flash word: r (low half), shift bit (bit 16), multiplier mantissa bits 14..0 (bits 17..31; the
+ * mantissa's top bit is always set, see quantizeMultiplierCompact). Layers with more than two distinct
+ * shifts keep one right-shift byte per channel. At run time the words are decoded once per layer into a
+ * stack table {2r, multiplier, 2^(rs-1) + (zp << rs), rs}, used by every row (REQUANT_FAST arithmetic
+ * with the zero point folded into the rounding constant: exact, since floor((v + zp*2^rs) / 2^rs)
+ * = floor(v / 2^rs) + zp and the emitter proves no overflow).
+ */
+interface Dense8Plan { z: number; cb: number; rs0: number; rsx: Uint8Array | null; q: Uint32Array }
+
+/** Returns the plan, or null when the layer does not meet the shared path's preconditions. */
+export function planDense8(step: DenseS8Step): Dense8Plan | null {
+  const { inFeatures: n, outFeatures: m, weights } = step;
+  if (!fastRequantOk(step) || m > 65535 || n > 65535 || (step.rows ?? 1) > 65535) return null;
+  const rowsum = new Float64Array(m);
+  for (let o = 0; o < m; o++) { let t = 0; for (let i = 0; i < n; i++) t += weights[o * n + i]; rowsum[o] = t; }
+  let z = NaN;
+  for (let k = 0; k <= 254 && Number.isNaN(z); k++) {
+    const c = k % 2 ? (k + 1) / 2 : -k / 2; // 0, 1, -1, 2, -2, ...
+    let ok = true;
+    for (let o = 0; o < m && ok; o++) { const r = step.bias[o] - c * rowsum[o]; ok = r >= -32768 && r <= 32767; }
+    if (ok) z = c;
+  }
+  if (Number.isNaN(z) || Math.abs(z) > 127) return null;
+  // column chunks: |S_b| <= sum |w_b| * max|x + z| < 2^23 for every odd row of every chunk
+  const nblk = Math.ceil(n / 8), xmax = 128 + Math.abs(z);
+  const fits = (cb: number) => {
+    for (let b0 = 0; b0 < nblk; b0 += cb) {
+      for (let o = 1; o < m; o += 2) {
+        let t = 0;
+        for (let i = 8 * b0; i < Math.min(n, 8 * (b0 + cb)); i++) t += Math.abs(weights[o * n + i]);
+        if (t * xmax >= 2 ** 23) return false;
+      }
+    }
+    return true;
+  };
+  let cb = nblk;
+  while (cb > 1 && !fits(cb)) cb--;
+  if (!fits(cb) || cb > 65535) return null;
+  const rs = Array.from(step.shift, (s) => -s);
+  const rs0 = Math.min(...rs), rsMax = Math.max(...rs);
+  if (rs0 < 1 || rsMax > 30) return null;
+  const q = new Uint32Array(m);
+  for (let o = 0; o < m; o++) {
+    const mult = step.multiplier[o];
+    if (mult < 2 ** 30 || mult % 2 ** 15 !== 0) return null;
+    if ((Math.abs(step.outZeroPoint) + 1) * 2 ** rs[o] > 2 ** 30) return null;
+    const r = step.bias[o] - z * rowsum[o];
+    const bit = rsMax - rs0 <= 1 ? rs[o] - rs0 : 0;
+    q[o] = ((r & 0xffff) | (bit << 16) | (((mult / 2 ** 15) & 0x7fff) << 17)) >>> 0;
+  }
+  return { z, cb, rs0, rsx: rsMax - rs0 <= 1 ? null : Uint8Array.from(rs), q };
+}
+
+/** One column pair (one LDRD of inputs, one of weights: 16 MACs) of the two-row quad routine. */
+function x2Step(): string[] {
+  return [
+    'ldrd r2, r3, [r0], #8', 'ldrd r12, lr, [r1], #8',
+    'smlad r5, r12, r2, r5', 'smlad r9, r12, r3, r9', 'smlad r7, lr, r2, r7', 'smlad r11, lr, r3, r11',
+    'uxtb16 r12, r12', 'uxtb16 lr, lr',
+    'smlad r4, r12, r2, r4', 'smlad r8, r12, r3, r8', 'smlad r6, lr, r2, r6', 'smlad r10, lr, r3, r10',
+  ];
+}
+
+/**
+ * `void tf_q8x2(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl)`:
+ * ctl = {quads, 32 * blocks, nx1, nx2, byte offset of the second row's sums, accumulate}. xb holds the two
+ * rows' widened words interleaved (row 1 word k at 2k, row 2 at 2k + 1). Row sums (no bias) to s[0..]
+ * and s[offset..] (added when accumulate), 4 per quad.
+ */
+function x2Routine(): string {
+  const name = 'tf_q8x2';
+  const L = `.L${name}`;
+  const block = [...x2Step(), ...x2Step(), ...x2Step(), ...x2Step()];
+  const body = [
+    'push {r4-r11, lr}', 'sub sp, sp, #24',
+    'str r0, [sp]', 'str r3, [sp, #4]', 'str r2, [sp, #8]', 'ldr r2, [r3]', 'str r2, [sp, #16]',
+    `${L}_q:`,
+    'ldr r0, [sp]', 'ldr r3, [sp, #4]', 'ldr r2, [r3, #4]', 'add r12, r1, r2', 'str r12, [sp, #12]',
+    'ldrd r4, r8, [r3, #8]', 'mov r5, r4', 'mov r6, r4', 'mov r7, r4', 'mov r9, r8', 'mov r10, r8', 'mov r11, r8',
+    'tst r2, #32', `bne ${L}_h`,
+    `${L}_l:`, ...block,
+    `${L}_h:`, ...block,
+    'ldr r2, [sp, #12]', 'cmp r1, r2', `bne ${L}_l`,
+    'sub r5, r5, r4', 'asr r5, r5, #8', 'sub r7, r7, r6', 'asr r7, r7, #8',
+    'sub r9, r9, r8', 'asr r9, r9, #8', 'sub r11, r11, r10', 'asr r11, r11, #8',
+    'ldr r3, [sp, #4]', 'ldr r12, [r3, #16]', 'ldr r3, [r3, #20]', 'ldr r2, [sp, #8]',
+    'cmp r3, #0', `beq ${L}_s`,
+    'str r1, [sp, #20]',
+    'ldm r2, {r0, r1, r3, lr}', 'add r4, r4, r0', 'add r5, r5, r1', 'add r6, r6, r3', 'add r7, r7, lr',
+    'add r0, r2, r12', 'ldm r0, {r0, r1, r3, lr}', 'add r8, r8, r0', 'add r9, r9, r1', 'add r10, r10, r3', 'add r11, r11, lr',
+    'ldr r1, [sp, #20]',
+    `${L}_s:`,
+    'add r0, r2, r12', 'stm r0, {r8, r9, r10, r11}', 'stmia r2!, {r4, r5, r6, r7}', 'str r2, [sp, #8]',
+    'ldr r2, [sp, #16]', 'subs r2, r2, #1', 'str r2, [sp, #16]', `bne ${L}_q`,
+    'add sp, sp, #24', 'pop {r4-r11, pc}',
+  ];
+  const asm = [
+    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
+    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
+    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
+    `.size ${name}, .-${name}`, '.popsection',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl);
+__asm__(
+${asm.map((l) => `  "${l}\\n"`).join('\n')}
+);
+#else
+/* C model of tf_q8x2 (same arithmetic, per input row) */
+static void ${name}(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl) {
+  int32_t quads = (int32_t)ctl[0], nblk = (int32_t)(ctl[1] >> 5), q, b, j, k;
+  for (q = 0; q < quads; q++) {
+    for (j = 0; j < 2; j++) {
+      uint32_t r1 = ctl[2 + j], u1 = r1, r2 = r1, u2 = r1, t[4];
+      uint32_t *d = (j ? s + (ctl[4] >> 2) : s) + 4 * q;
+      const uint32_t *wp = w;
+      for (b = 0; b < 4 * nblk; b++) {
+        uint32_t x = xb[2 * b + j];
+        r1 = TF_SMLAD(wp[0], x, r1);
+        u1 = TF_SMLAD(TF_UXTB16(wp[0]), x, u1);
+        r2 = TF_SMLAD(wp[1], x, r2);
+        u2 = TF_SMLAD(TF_UXTB16(wp[1]), x, u2);
+        wp += 2;
+      }
+      t[0] = u1;
+      t[1] = (uint32_t)((int32_t)(r1 - u1) >> 8);
+      t[2] = u2;
+      t[3] = (uint32_t)((int32_t)(r2 - u2) >> 8);
+      for (k = 0; k < 4; k++) d[k] = ctl[5] ? d[k] + t[k] : t[k];
+    }
+    w += 8 * nblk;
+  }
+}
+#endif
+`;
+}
+
+const DENSE8_C = `#if defined(__ARM_FEATURE_DSP)
+#define TF_SADD16(a, b) ((uint32_t)__sadd16((int32_t)(a), (int32_t)(b)))
+#else
+static inline uint32_t tf_sadd16(uint32_t a, uint32_t b) { return ((a + b) & 0xffffu) | (((a >> 16) + (b >> 16)) << 16); }
+#define TF_SADD16(a, b) tf_sadd16((a), (b))
+#endif
+#if defined(__GNUC__)
+#define TF_NOINLINE __attribute__((noinline))
+#else
+#define TF_NOINLINE
+#endif
+
+/* One int8 dense layer of the shared path (see compiler/ops/dense/c.ts). */
+typedef struct {
+  const uint32_t *w;   /* packed weights [chunk][quad][block][column pair][row pair] */
+  const uint32_t *q;   /* per channel: residual bias r (low half), shift bit (16), mantissa bits (17..31) */
+  const uint8_t *rsx;  /* per-channel right shifts, when the layer has more than two */
+  const int8_t *lut;   /* activation table indexed by v + 128, or 0 */
+  uint16_t n, m, rows, cb; /* in / out features, rows, blocks per column chunk */
+  int8_t z, zp, lo, hi;    /* input offset, output zero point, activation range */
+  uint8_t rs0;             /* right shift of shift bit 0 */
+} tf_dense8_t;
+
+/* One row's columns [0, n) as int16 (x + z) into every other word of xb (pairs (x0,x2),(x1,x3) per 4
+   columns), zero up to np columns; returns the sum of the widened values. */
+static uint32_t tf_widen8(const int8_t *x, uint32_t *xb, int32_t n, int32_t np, uint32_t zz) {
+  uint32_t sum = 0, v, a, b;
+  int32_t i;
+  for (i = 0; i + 4 <= n; i += 4) {
+    memcpy(&v, x + i, 4);
+    a = TF_SADD16(TF_SXTB16(v), zz);
+    b = TF_SADD16(TF_SXTB16(TF_ROR8(v)), zz);
+    xb[0] = a;
+    xb[2] = b;
+    sum = TF_SMLAD(a, 0x00010001u, sum);
+    sum = TF_SMLAD(b, 0x00010001u, sum);
+    xb += 4;
+  }
+  if (i < n) {
+    int32_t e[4] = { 0, 0, 0, 0 }, k;
+    for (k = 0; i + k < n; k++) {
+      e[k] = x[i + k] + (int16_t)zz;
+      sum += (uint32_t)e[k];
+    }
+    xb[0] = ((uint32_t)e[0] & 0xffffu) | ((uint32_t)e[2] << 16);
+    xb[2] = ((uint32_t)e[1] & 0xffffu) | ((uint32_t)e[3] << 16);
+    xb += 4;
+    i += 4;
+  }
+  for (; i < np; i += 4) {
+    xb[0] = 0;
+    xb[2] = 0;
+    xb += 4;
+  }
+  return sum;
+}
+
+#define TF_D8_OUT(CLAMP) \\
+  for (o = 0; o < m; o++, t += 4) { \\
+    int32_t xq = tf_smmulr((int32_t)((s[o] << 1) + (uint32_t)t[0]), t[1]); \\
+    int32_t v = (xq + t[2] - (int32_t)((uint32_t)xq >> 31)) >> t[3]; \\
+    v = TF_SSAT8(v); \\
+    CLAMP \\
+    y[o] = (int8_t)v; \\
+  }
+
+/* Requantizes one row of sums s into y with the decoded table t. */
+static void tf_dense8_out(const tf_dense8_t *d, const uint32_t *s, const int32_t *t, int8_t *y) {
+  int32_t o, m = d->m, lo = d->lo, hi = d->hi;
+  const int8_t *lut = d->lut;
+  if (lo == -128 && hi == 127) {
+    if (lut) {
+      TF_D8_OUT(v = lut[v + 128];)
+    } else {
+      TF_D8_OUT()
+    }
+  } else {
+    TF_D8_OUT(v = v < lo ? lo : v > hi ? hi : v; if (lut) v = lut[v + 128];)
+  }
+}
+
+static TF_NOINLINE void tf_dense8(const tf_dense8_t *d, const int8_t *x, int8_t *y) {
+  const int32_t n = d->n, m = d->m, rows = d->rows, cb = d->cb;
+  const int32_t quads = (m + 3) >> 2, nblk = (n + 7) >> 3;
+  const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)d->z) * 0x00010001u;
+  uint32_t xb[8 * nblk];     /* two rows of int16 pairs, interleaved */
+  uint32_t s[8 * quads];     /* two rows of sums without bias */
+  int32_t t[4 * m];          /* decoded requantization table */
+  uint32_t ctl[6];
+  int32_t o, r, b0;
+  for (o = 0; o < m; o++) {
+    uint32_t q = d->q[o];
+    int32_t rs = d->rsx ? (int32_t)d->rsx[o] : (int32_t)d->rs0 + (int32_t)((q >> 16) & 1u);
+    t[4 * o] = (int32_t)(int16_t)(q & 0xffffu) * 2;
+    t[4 * o + 1] = (int32_t)(0x40000000u | ((q >> 2) & 0x3fff8000u));
+    t[4 * o + 2] = (int32_t)((1u << (rs - 1)) + ((uint32_t)(int32_t)d->zp << rs));
+    t[4 * o + 3] = rs;
+  }
+  ctl[0] = (uint32_t)quads;
+  ctl[4] = 16u * (uint32_t)quads;
+  for (r = 0; r < rows; r += 2) {
+    const int8_t *x2 = r + 1 < rows ? x + n : x;
+    for (b0 = 0; b0 < nblk; b0 += cb) {
+      int32_t nb = nblk - b0 < cb ? nblk - b0 : cb, c0 = 8 * b0;
+      int32_t nr = n - c0 < 8 * nb ? n - c0 : 8 * nb;
+      ctl[1] = 32u * (uint32_t)nb;
+      ctl[2] = 0u - 128u * tf_widen8(x + c0, xb, nr, 8 * nb, zz);
+      ctl[3] = 0u - 128u * tf_widen8(x2 + c0, xb + 1, nr, 8 * nb, zz);
+      ctl[5] = b0 > 0;
+      tf_q8x2(xb, d->w + 8 * quads * b0, s, ctl);
+    }
+    tf_dense8_out(d, s, t, y);
+    if (r + 1 < rows) tf_dense8_out(d, s + 4 * quads, t, y + m);
+    x += 2 * n;
+    y += 2 * m;
+  }
+}
+`;
+
+/** The shared dsp-int8 emission, or null when the layer needs the per-layer code. */
+function emitDense8Shared(step: DenseS8Step, fn: string, helpers: Record<string, string>): string | null {
+  const plan = planDense8(step);
+  if (!plan) return null;
+  const { inFeatures: n, outFeatures: m } = step;
+  const rows = step.rows ?? 1;
+  helpers.dsp = DSP_PRIMS;
+  helpers.requant_fast = REQUANT_FAST;
+  helpers.q8x2 = x2Routine();
+  helpers.dense8 = DENSE8_C;
+  let code = `/* ${step.name}: dense ${n} -> ${m}${rows > 1 ? ` x ${rows} rows` : ''}, int8 weights (shared dsp-int8 path, z = ${plan.z}) */\n`;
+  code += cConstArray('uint32_t', `${fn}_w`, packDenseS8(step, 'dsp-int8', plan.cb), cHex32, 8);
+  code += cConstArray('uint32_t', `${fn}_q`, plan.q, cHex32, 8);
+  if (plan.rsx) code += cConstArray('uint8_t', `${fn}_rs`, plan.rsx);
+  if (step.lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut, i8);
+  code += `static const tf_dense8_t ${fn}_d = { ${fn}_w, ${fn}_q, ${plan.rsx ? `${fn}_rs` : '0'}, ${step.lut ? `${fn}_lut` : '0'}, ${n}, ${m}, ${rows}, ${plan.cb}, ${plan.z}, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${plan.rs0} };
+static void ${fn}(const int8_t *x, int8_t *y) {
+  tf_dense8(&${fn}_d, x, y);
+}\n`;
+  return code;
 }
 
 /* ---------- int4 weights: four rows per halfword ---------- */
@@ -622,6 +913,10 @@ ${dot.replace(/^/gm, '  ').replace(/^ +$/gm, '')}    y[o] = tf_out_s8(acc, q, ${
     return { helpers, includes: ['stdint.h'], code };
   }
 
+  if (kernel === 'dsp-int8' && !int4) {
+    const shared = emitDense8Shared(step, fn, helpers);
+    if (shared) return { helpers, includes: ['stdint.h', 'string.h'], code: shared };
+  }
   const blocks = Math.ceil(n / 8);
   const np = blocks * 8;
   helpers.dsp = DSP_PRIMS;

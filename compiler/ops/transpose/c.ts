@@ -29,6 +29,26 @@ export function emitTransposeC(s: TransposeStep, fn: string): CStepEmission {
     code += `static void ${fn}(const ${T} *x, ${T} *y) {\n  memcpy(y, x, ${total * (T === 'int8_t' ? 1 : 4)});\n}\n`;
     return { helpers: {}, includes: ['stdint.h', 'string.h'], code };
   }
+  if (merged.length === 2) {
+    // one shared 2-D gather loop per element type; the step is a one-line wrapper
+    const h = `tf_tr2_${T}`;
+    code += `static void ${fn}(const ${T} *x, ${T} *y) {\n  ${h}(x, y, ${merged[0][0]}, ${merged[0][1]}, ${merged[1][0]}, ${merged[1][1]});\n}\n`;
+    const helper = `#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void ${h}(const ${T} *x, ${T} *y, int32_t n0, int32_t s0, int32_t n1, int32_t s1) {
+  int32_t i0, i1;
+  for (i0 = 0; i0 < n0; i0++) {
+    const ${T} *p = x + i0 * s0;
+    for (i1 = 0; i1 < n1; i1++) {
+      *y++ = *p;
+      p += s1;
+    }
+  }
+}
+`;
+    return { helpers: { [h]: helper }, includes: ['stdint.h'], code };
+  }
   const idx = merged.map((_, k) => `i${k}`);
   let body = '';
   let indent = '  ';
