@@ -6,8 +6,10 @@ import { readSafetensors } from '../io/safetensors.js';
 import type { Graph } from '../ir/graph.js';
 import { importMlp, MODEL_TYPE as MLP } from './tinyforge-mlp.js';
 import { importTtm, MODEL_TYPE as TTM } from './tinytimemixer.js';
+import { importMatformerBert, MODEL_TYPE as MATBERT } from './matformer-bert.js';
+import { importMatformerOlmo, MODEL_TYPE as MATOLMO } from './matformer-olmo.js';
 
-export const SUPPORTED_MODEL_TYPES = [MLP, TTM];
+export const SUPPORTED_MODEL_TYPES = [MLP, TTM, `${MATBERT} (with "matformer")`, MATOLMO];
 
 /** A C-identifier-safe model name from a folder name. */
 export function modelNameFrom(dir: string): string {
@@ -33,6 +35,9 @@ export function importCheckpoint(path: string): Graph {
   switch (type) {
     case MLP: return importMlp(path, config, readSafetensors(weightsFile), modelNameFrom(path));
     case TTM: return importTtm(path, config, readSafetensors(weightsFile), modelNameFrom(path));
+    case MATBERT: if (!config.matformer) fail(`${cfgFile}: model_type "bert" is supported for MatFormer checkpoints only (config.json needs "matformer": {"granularities": [...]})`);
+      return importMatformerBert(path, config, readSafetensors(weightsFile), modelNameFrom(path));
+    case MATOLMO: return importMatformerOlmo(path, config, readSafetensors(weightsFile), modelNameFrom(path));
     default: fail(`${cfgFile}: unsupported model_type ${JSON.stringify(type)} (supported: ${SUPPORTED_MODEL_TYPES.join(', ')})`);
   }
 }

@@ -9,3 +9,7 @@ import './reshape/index.js';
 import './patchify/index.js';
 import './scaler/index.js';
 import './quantize/index.js';
+import './embedding/index.js';
+import './attention/index.js';
+import './rope/index.js';
+import './slice/index.js';
