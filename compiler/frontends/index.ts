@@ -6,6 +6,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import type { Graph } from '../ir/graph.js';
 import { importMlp, MODEL_TYPE as MLP } from './tinyforge-mlp.js';
 import { importTtm, MODEL_TYPE as TTM } from './tinytimemixer.js';
+import { importTflite } from './tflite.js';
 import { importMatformerBert, MODEL_TYPE as MATBERT } from './matformer-bert.js';
 import { importMatformerOlmo, MODEL_TYPE as MATOLMO } from './matformer-olmo.js';
 
@@ -19,6 +20,7 @@ export function modelNameFrom(dir: string): string {
 
 export function importCheckpoint(path: string): Graph {
   if (!existsSync(path)) fail(`${path}: no such model folder; pass a folder with config.json and model.safetensors`);
+  if (/\.tflite$/i.test(path) && statSync(path).isFile()) return importTflite(path);
   if (!statSync(path).isDirectory()) fail(`${path}: expected a checkpoint folder (config.json + model.safetensors), got a file`);
   const cfgFile = join(path, 'config.json');
   if (!existsSync(cfgFile)) fail(`${cfgFile}: missing; a checkpoint folder needs config.json and model.safetensors`);
