@@ -1,7 +1,9 @@
 /**
  * TinyTimeMixer in WASM, side by side in one process, 1 thread: tinyforge (float32, int8, int4) vs
  * onnxruntime-web (wasm backend, SIMD, numThreads 1) on the fixture's model.onnx. Median latency per
- * forecast (alternating rounds), cold start (load + instantiate + first forecast) and module size.
+ * forecast (alternating rounds after a warm-up), cold start (load + instantiate + first forecast) and module size.
+ * tinyforge int8/int4 programs are lowered like `tinyforge compile --quant int8|int4` (calibrated on the fixture's
+ * 8 samples); their forecasts are bit-identical to the TS oracle and the C backend (test/ttm-wasm.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +56,8 @@ export async function runTtmBench(log: (s: string) => void = console.log, rounds
     const feed = { past_values: new ort.Tensor('float32', x, [1, L, C]) };
     await session.run(feed);
     engines.push({ engine: 'onnxruntime-web', run: () => session.run(feed), cold: performance.now() - t0, bytes: ortWasmBytes + onnx.byteLength });
+    // warm-up: every engine's code tiered up (V8 compiles WebAssembly with Liftoff first, TurboFan when hot)
+    for (const e of engines) for (let i = 0; i < 2 * perRound; i++) await e.run();
     const times = new Map<string, number[]>(engines.map((e) => [e.engine, []]));
     for (let r = 0; r < rounds; r++) {
       for (const e of engines) {

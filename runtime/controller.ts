@@ -22,6 +22,8 @@ export interface TinyforgeMpcMetadata {
   iterations: number;
   derivatives: 'exact' | 'finite-difference';
   rateHz: number;
+  /** forward model arithmetic (absent in controllers generated before int8 support: float32) */
+  forwardModel?: 'float32' | 'int8';
   addresses: { measurement: number; reference: number; u: number; predictIn: number; predictOut: number };
   memoryBytes: number;
 }

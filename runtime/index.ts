@@ -6,6 +6,7 @@
  *   model.run({ input }, { raw: true });         // int8 models: also records the int8 outputs of this run...
  *   model.lastOutputInt8();                      // ...returned here (Int8Array, before dequantization)
  *   model.runInt8({ input: int8 }).output;      // int8 models: int8 in, int8 out (skips quantize/dequantize)
+ *   model.forecast(pastValues);                 // time-series models: [context][channels] -> [horizon][channels]
  */
 
 export interface QuantParams { scale: number; zeroPoint: number }
@@ -66,6 +67,14 @@ export interface TinyforgeModel {
    * before dequantization, all samples concatenated.
    */
   lastOutputInt8(name?: string): Int8Array;
+  /**
+   * Forecasting models (one input [context, channels], one output [horizon, channels], e.g. TinyTimeMixer):
+   * one forecast from the past values, returned as number[][] shaped [horizon][channels] (prediction_length rows).
+   * `pastValues` is either a Float32Array of time-major values (t * channels + c) or number[][] as [time][channel].
+   * A series longer than the model's context is cut to its last `context` time steps (the most recent values);
+   * a shorter one, or one with a different number of channels, throws a TinyforgeRuntimeError.
+   */
+  forecast(pastValues: Float32Array | number[][]): number[][];
 }
 
 const fail = (message: string): never => { throw new TinyforgeRuntimeError(message); };
@@ -187,6 +196,44 @@ export async function load(bytes: BufferSource | WebAssembly.Module): Promise<Ti
         }
       }
       return outs;
+    },
+
+    forecast(pastValues) {
+      const inT = meta.inputs[0], outT = meta.outputs[0];
+      if (meta.inputs.length !== 1 || meta.outputs.length !== 1 || inT.shape.length !== 2 || outT.shape.length !== 2 || inT.shape[1] !== outT.shape[1]) {
+        fail(`forecast() needs a model with one input [context, channels] and one output [horizon, channels]; '${meta.name}' maps ${meta.inputs.map((t) => shapeText(t.shape)).join(', ')} to ${meta.outputs.map((t) => shapeText(t.shape)).join(', ')}`);
+      }
+      const [context, channels] = inT.shape, horizon = outT.shape[0];
+      let steps: number;
+      let flat: Float32Array;
+      if (pastValues instanceof Float32Array) {
+        if (pastValues.length % channels !== 0) fail(`forecast(): ${pastValues.length} past values are not whole time steps of ${channels} channels; '${meta.name}' expects [time][${channels}] values`);
+        steps = pastValues.length / channels;
+        flat = pastValues;
+      } else if (Array.isArray(pastValues)) {
+        steps = pastValues.length;
+        flat = new Float32Array(steps * channels);
+        for (let t = 0; t < steps; t++) {
+          const row = pastValues[t];
+          if (!Array.isArray(row)) fail(`forecast(): pastValues[${t}] is ${typeName(row)}, not an array of ${channels} channel values; pass number[][] as [time][channel]`);
+          if (row.length !== channels) fail(`forecast(): pastValues[${t}] has ${row.length} channels but '${meta.name}' forecasts ${channels}; pass number[][] as [time][channel]`);
+          for (let c = 0; c < channels; c++) {
+            if (typeof row[c] !== 'number') fail(`forecast(): pastValues[${t}][${c}] is ${typeName(row[c])}, not a number`);
+            flat[t * channels + c] = row[c];
+          }
+        }
+      } else {
+        return fail(`forecast() takes a Float32Array or number[][] ([time][channel]), got ${typeName(pastValues)}`);
+      }
+      if (steps < context) fail(`forecast(): ${steps} time steps of history but '${meta.name}' needs a context of ${context}; pass at least ${context} rows`);
+      const buf = memory.buffer;
+      new Float32Array(buf, inT.address, context * channels).set(flat.subarray((steps - context) * channels, steps * channels));
+      runFn();
+      const y = new Float32Array(buf, outT.address, horizon * channels);
+      const out: number[][] = [];
+      for (let h = 0; h < horizon; h++) out.push(Array.from(y.subarray(h * channels, (h + 1) * channels)));
+      lastInt8 = undefined;
+      return out;
     },
 
     lastOutputInt8(name) {

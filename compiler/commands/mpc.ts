@@ -4,12 +4,21 @@ import { table } from '../inspect.js';
 import { MPC_TARGETS, type MpcTarget } from '../mpc/generate.js';
 import { PLANT_NAMES, type PlantName } from '../mpc/sim/plants.js';
 import { REFERENCE_NAMES, type ReferenceName } from '../mpc/sim/references.js';
+import { FORWARD_QUANTS, type ForwardQuant } from '../mpc/model.js';
+
+/** --quant / --calib: the forward model's arithmetic (int8 is calibrated on the training data or --calib). */
+const quantOpts = <T>(y: Argv<T>) => y
+  .option('quant', { choices: FORWARD_QUANTS as ForwardQuant[], default: 'float32' as ForwardQuant, describe: 'forward model arithmetic for a checkpoint (a compiled folder has its own): int8 = quantize -> integer layers -> dequantize, finite-difference derivatives' })
+  .option('calib', { type: 'string', describe: 'int8: calibration rows (safetensors [N, inputs] or CSV); default: the training data of a `tinyforge mpc train` model' });
+const printNotes = (notes: string[]) => { for (const n of notes) console.error(`note: ${n}`); };
 
 /**
  * `tinyforge mpc <forward-model> --spec mpc.json --target c|cortex-m4f|wasm [--out DIR]`   generate the controller
  * `tinyforge mpc simulate [--plant msd|soft] [--model DIR] [--spec FILE] [--plot tracking.svg]`  closed loop vs PID
  * `tinyforge mpc train --plant msd|soft --out DIR [--spec FILE]`                          train a forward model
  * `tinyforge mpc device <forward-model> --spec mpc.json [--plant msd|soft] [--ticks N]`    QEMU Cortex-M4F == WASM
+ * `tinyforge mpc hil <forward-model> --spec mpc.json [--plant] [--ticks N] [--port PATH] [--plot]`  hardware in the loop over the serial port
+ * (all but train take --quant float32|int8 [--calib rows])
  */
 export function register(y: Argv): Argv {
   return y.command('mpc', 'Newton-Raphson MPC around a forward model: generate (C / Cortex-M4F / WASM), simulate, train, device check', (y) => y
@@ -22,7 +31,9 @@ export function register(y: Argv): Argv {
       .option('controller', { choices: ['wasm', 'reference'] as const, default: 'wasm' as const, describe: 'the generated WASM controller or the TypeScript reference solver' })
       .option('preview', { type: 'boolean', describe: 'override the spec\'s reference_preview (--no-preview: constant target over the horizon)' })
       .option('plot', { type: 'string', describe: 'write an SVG of reference, output and input' })
-      .option('json', { type: 'boolean' }),
+      .option('json', { type: 'boolean' })
+      .option('quant', { choices: FORWARD_QUANTS as ForwardQuant[], default: 'float32' as ForwardQuant, describe: 'forward model arithmetic (int8: calibrated on the training data or --calib)' })
+      .option('calib', { type: 'string', describe: 'int8: calibration rows (safetensors or CSV)' }),
     async (a) => {
       const refs = (a.reference as string[] | undefined)?.map((r) => {
         if (!REFERENCE_NAMES.includes(r as ReferenceName)) fail(`unknown reference '${r}' (supported: ${REFERENCE_NAMES.join(', ')})`);
@@ -30,9 +41,9 @@ export function register(y: Argv): Argv {
       });
       if (a.steps !== undefined && (!Number.isInteger(a.steps) || a.steps < 2)) fail(`--steps must be an integer >= 2, got ${a.steps}`);
       const { simulate } = await import('../mpc/sim/closed-loop.js');
-      const r = await simulate({ plant: a.plant, model: a.model, spec: a.spec, references: refs, steps: a.steps, controller: a.controller, preview: a.preview, plot: a.plot, log: (s) => { if (!a.json) console.error(s); } });
+      const r = await simulate({ plant: a.plant, model: a.model, spec: a.spec, references: refs, steps: a.steps, controller: a.controller, preview: a.preview, plot: a.plot, quant: a.quant, calib: a.calib, log: (s) => { if (!a.json) console.error(s); } });
       if (a.json) { const { svg: _svg, ...rest } = r; console.log(JSON.stringify(rest, null, 2)); return; }
-      console.log(`closed loop on the ${r.plant} plant (dt ${r.dt} s, ${r.steps} ticks per reference), model ${r.model}, spec ${r.spec}, ${r.derivatives} derivatives, reference preview ${r.preview ? 'on' : 'off'}`);
+      console.log(`closed loop on the ${r.plant} plant (dt ${r.dt} s, ${r.steps} ticks per reference), model ${r.model} (${r.forwardModel}), spec ${r.spec}, ${r.derivatives} derivatives, reference preview ${r.preview ? 'on' : 'off'}`);
       console.log(`PID (grid-search tuned on the plant): kp ${r.pid.kp.toPrecision(3)}, ki ${r.pid.ki.toPrecision(3)}, kd ${r.pid.kd.toPrecision(3)}`);
       console.log(table([['reference', 'RMSE MPC', 'RMSE PID', 'MPC/PID', 'MPC fallbacks'],
         ...r.rows.map((x) => [x.reference, x.mpcRmse.toPrecision(4), x.pidRmse.toPrecision(4), (x.mpcRmse / x.pidRmse).toFixed(3), String(x.mpcFallbacks)])]).join('\n'));
@@ -60,13 +71,16 @@ export function register(y: Argv): Argv {
       .option('spec', { type: 'string', demandOption: true, describe: 'controller spec (mpc.json)' })
       .option('plant', { choices: PLANT_NAMES as PlantName[], describe: 'record a closed loop on this plant (else a seeded random measurement sequence)' })
       .option('ticks', { type: 'number', default: 100 })
-      .option('json', { type: 'boolean' }),
+      .option('json', { type: 'boolean' })
+      .option('quant', { choices: FORWARD_QUANTS as ForwardQuant[], default: 'float32' as ForwardQuant, describe: 'forward model arithmetic (int8: calibrated on the training data or --calib)' })
+      .option('calib', { type: 'string', describe: 'int8: calibration rows (safetensors or CSV)' }),
     async (a) => {
       if (!Number.isInteger(a.ticks) || a.ticks < 1 || a.ticks > 20000) fail(`--ticks must be an integer in [1, 20000], got ${a.ticks}`);
       const { loadPlan } = await import('../mpc/model.js');
       const { deviceCheck } = await import('../mpc/device.js');
       const { ensureSystemTools } = await import('../system.js');
-      const plan = loadPlan(a.model, a.spec);
+      const plan = loadPlan(a.model, a.spec, { quant: a.quant, calib: a.calib });
+      if (!a.json) printNotes(plan.notes);
       ensureSystemTools((s) => console.error(s));
       const { run: _run, ...d } = await deviceCheck(plan, a.ticks, a.plant);
       if (a.json) { console.log(JSON.stringify(d, null, 2)); }
@@ -78,18 +92,47 @@ export function register(y: Argv): Argv {
       }
       if (d.identical !== d.ticks) process.exitCode = 1;
     })
-    .command('$0 <model>', 'generate the controller with the model', (y) => y
-      .positional('model', { type: 'string', demandOption: true, describe: 'forward model: tinyforge-mlp checkpoint or compiled folder (float32)' })
+    .command('hil <model>', 'hardware in the loop: the C controller in a fixed-rate loop on the emulated board (QEMU, or --port), fed measurements over the serial port by the plant simulator; every u compared with the WASM controller', (y) => quantOpts(y
+      .positional('model', { type: 'string', demandOption: true, describe: 'forward model: checkpoint or compiled folder' })
+      .option('spec', { type: 'string', demandOption: true, describe: 'controller spec (mpc.json)' })
+      .option('plant', { choices: PLANT_NAMES as PlantName[], default: 'msd' as PlantName, describe: 'the simulated plant on the host' })
+      .option('reference', { choices: REFERENCE_NAMES as ReferenceName[], default: 'waypoints' as ReferenceName })
+      .option('ticks', { type: 'number', default: 200 })
+      .option('port', { type: 'string', describe: 'serial port of a board already running the HIL firmware (default: build it and start QEMU mps2-an386, stopped afterwards)' })
+      .option('plot', { type: 'string', describe: 'write an SVG of reference, output and input (board MPC vs PID)' })
+      .option('json', { type: 'boolean' })),
+    async (a) => {
+      if (!Number.isInteger(a.ticks) || a.ticks < 1 || a.ticks > 65535) fail(`--ticks must be an integer in [1, 65535], got ${a.ticks}`);
+      const { loadPlan } = await import('../mpc/model.js');
+      const { runHil } = await import('../mpc/hil.js');
+      const plan = loadPlan(a.model, a.spec, { quant: a.quant, calib: a.calib });
+      if (!a.json) printNotes(plan.notes);
+      if (!a.port) { const { ensureSystemTools } = await import('../system.js'); ensureSystemTools((s) => console.error(s)); }
+      const { trace: _trace, ...r } = await runHil(plan, { plant: a.plant, reference: a.reference, ticks: a.ticks, port: a.port, plot: a.plot, log: (s) => { if (!a.json) console.error(s); } });
+      if (a.json) console.log(JSON.stringify({ model: plan.name, derivatives: plan.mode, notes: plan.notes, ...r }, null, 2));
+      else {
+        console.log(`${plan.name} (${r.forwardModel}, ${plan.mode} derivatives): ${r.ticks} ticks hardware-in-the-loop over ${r.port}${r.startedQemu ? ' (QEMU mps2-an386)' : ''}, ${r.plant} plant, ${r.reference} reference`);
+        console.log(`  board u vs WASM u: ${r.identical}/${r.ticks} bit-identical, max |diff| ${r.maxAbsDiff}`);
+        console.log(`  tracking RMSE: MPC on the board ${r.rmse.toPrecision(4)}, tuned PID ${r.pidRmse.toPrecision(4)}`);
+        console.log(`  instructions per mpc_step: min ${r.instructionsPerStep.min}, median ${r.instructionsPerStep.median}, max ${r.instructionsPerStep.max} => ${Math.round(r.stepsPerSecondAt180MHz)} steps/s at an assumed 180 MHz`);
+        console.log(`  late measurements ${r.lateTicks}, overruns ${r.overruns}, stack ${r.stackBytes} B, retries ${r.retries}, bad frames ${r.badFrames}${r.controllerFlashBytes !== undefined ? `, controller flash ${r.controllerFlashBytes} B (${r.flashPercentOf1MB!.toFixed(2)} % of 1 MB)` : ''}`);
+        if (a.plot) console.log(`plot: ${a.plot}`);
+      }
+      if (r.identical !== r.ticks) process.exitCode = 1;
+    })
+    .command('$0 <model>', 'generate the controller with the model', (y) => quantOpts(y)
+      .positional('model', { type: 'string', demandOption: true, describe: 'forward model: tinyforge-mlp checkpoint or compiled folder (float32 or int8)' })
       .option('spec', { type: 'string', demandOption: true, describe: 'controller spec (mpc.json)' })
       .option('target', { type: 'string', default: 'cortex-m4f', describe: `${MPC_TARGETS.join(' | ')}` })
       .option('out', { type: 'string', default: 'mpc-out', describe: 'output folder' })
       .option('json', { type: 'boolean' }),
     async (a) => {
       const { generateMpc } = await import('../mpc/generate.js');
-      const { manifest: m } = await generateMpc(a.model, a.spec, a.target as MpcTarget, a.out);
+      const { manifest: m } = await generateMpc(a.model, a.spec, a.target as MpcTarget, a.out, { quant: a.quant, calib: a.calib });
+      if (!a.json) printNotes(m.notes);
       if (a.json) console.log(JSON.stringify(m, null, 2));
       else {
-        console.log(`generated MPC for ${m.model} -> ${a.out}  [target ${m.target}, ${m.derivatives} derivatives]`);
+        console.log(`generated MPC for ${m.model} -> ${a.out}  [target ${m.target}, ${m.forwardModel} forward model, ${m.derivatives} derivatives]`);
         console.log(`  ${m.controls} controls, ${m.outputs} outputs, ${m.sensors} sensors; horizon N1=${m.horizon.N1} N2=${m.horizon.N2} Nu=${m.horizon.Nu} (${m.decisionVariables} decision variables), ${m.iterations} Newton iteration(s)/tick`);
         console.log(`  model weights ${m.weightBytes} B, ${m.forwardPassesPerStep} forward passes per step${m.derivatives === 'exact' ? ` (each with ${m.decisionVariables} tangent directions)` : ''}; files: ${m.files.join(', ')}`);
       }

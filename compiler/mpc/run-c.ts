@@ -62,16 +62,35 @@ function parse(uart: string, plan: MpcPlan, T: number): MpcCRun {
   return { u, status, instructions, overruns: num('MPC OVERRUNS '), stackBytes: num('MPC STACK '), uart };
 }
 
-function writeSources(dir: string, plan: MpcPlan, seq: MpcSequence, target: 'c' | 'cortex-m4f'): string[] {
+/** Writes mpc.h/mpc.c (+ model.h/model.c for int8 forward models); returns the controller's C units. */
+export function writeControllerSources(dir: string, plan: MpcPlan, target: 'c' | 'cortex-m4f'): string[] {
   const src = emitMpcC(plan, target);
-  writeFileSync(join(dir, 'mpc.h'), src['mpc.h']);
-  writeFileSync(join(dir, 'mpc.c'), src['mpc.c']);
-  writeFileSync(join(dir, 'mpc_sequence.c'), sequenceC(plan, seq));
-  const fw = join(packageRoot(), 'firmware', 'mpc');
-  return [join(dir, 'mpc.c'), join(dir, 'mpc_sequence.c'), join(fw, 'mpc_loop.c')];
+  const units: string[] = [];
+  for (const [name, text] of Object.entries(src)) {
+    writeFileSync(join(dir, name), text);
+    if (name.endsWith('.c')) units.push(join(dir, name));
+  }
+  return units;
 }
 
-async function tool(cmd: string, args: string[], cwd: string): Promise<string> {
+function writeSources(dir: string, plan: MpcPlan, seq: MpcSequence, target: 'c' | 'cortex-m4f'): string[] {
+  const units = writeControllerSources(dir, plan, target);
+  writeFileSync(join(dir, 'mpc_sequence.c'), sequenceC(plan, seq));
+  const fw = join(packageRoot(), 'firmware', 'mpc');
+  return [...units, join(dir, 'mpc_sequence.c'), join(fw, 'mpc_loop.c')];
+}
+
+/** Flash of the controller (+ its int8 model) after --gc-sections: the surviving mpc_* and tf_* symbols. */
+export function controllerFlash(nm: string): number {
+  let bytes = 0;
+  for (const line of nm.split('\n')) {
+    const m = /^[0-9a-f]+\s+([0-9a-f]+)\s+([tTrRdD])\s+((?:mpc|tf)_\w+)/.exec(line.trim());
+    if (m && !m[3].startsWith('mpc_seq_') && !m[3].startsWith('mpc_hil_')) bytes += parseInt(m[1], 16);
+  }
+  return bytes;
+}
+
+export async function tool(cmd: string, args: string[], cwd: string): Promise<string> {
   try { return (await run(cmd, args, { cwd, maxBuffer: 1 << 28, timeout: 120_000 })).stdout; } catch (e) { return fail(`${cmd} failed: ${(e as { stderr?: string }).stderr ?? String(e)}`); }
 }
 
@@ -81,7 +100,7 @@ export async function runMpcOnHost(plan: MpcPlan, seq: MpcSequence, workDir?: st
     mkdirSync(dir, { recursive: true });
     const units = writeSources(dir, plan, seq, 'c');
     const exe = join(dir, 'mpc_host');
-    await tool('gcc', [...MPC_CFLAGS, '-DMPC_HOST', `-I${dir}`, `-I${join(packageRoot(), 'firmware', 'mpc')}`, '-o', exe, ...units], dir);
+    await tool('gcc', [...MPC_CFLAGS, '-DMPC_HOST', `-I${dir}`, `-I${join(packageRoot(), 'firmware', 'mpc')}`, '-o', exe, ...units, '-lm'], dir);
     const out = await tool(exe, [], dir);
     return parse(out, plan, seq.measurements.length);
   } finally {
@@ -89,7 +108,7 @@ export async function runMpcOnHost(plan: MpcPlan, seq: MpcSequence, workDir?: st
   }
 }
 
-function sizeSum(text: string, re: RegExp): number {
+export function sizeSum(text: string, re: RegExp): number {
   let n = 0;
   for (const line of text.split('\n')) { const m = re.exec(line.trim()); if (m) n += Number(m[2]); }
   return n;
@@ -109,14 +128,10 @@ export async function runMpcOnQemu(plan: MpcPlan, seq: MpcSequence, opts: { work
     await Promise.all(units.map((u, i) => tool('arm-none-eabi-gcc', [...cflags, '-c', '-o', objs[i], u], dir)));
     const elf = join(dir, 'mpc.elf');
     await tool('arm-none-eabi-gcc', [...board.cflags, '-nostartfiles', '--specs=nano.specs', '-Wl,--gc-sections', `-T${join(boardDir, board.linkerScript)}`,
-      '-o', elf, ...objs, '-lc', '-lgcc'], dir);
+      '-o', elf, ...objs, '-lc', '-lm', '-lgcc'], dir);
     // the controller's flash after --gc-sections: mpc.o's sections that survive in the ELF (symbols prefixed mpc_)
     const nm = await tool('arm-none-eabi-nm', ['-S', '--size-sort', elf], dir);
-    let controllerFlashBytes = 0;
-    for (const line of nm.split('\n')) {
-      const m = /^[0-9a-f]+\s+([0-9a-f]+)\s+([tTrRdD])\s+(mpc_\w+)/.exec(line.trim());
-      if (m && !m[3].startsWith('mpc_seq_')) controllerFlashBytes += parseInt(m[1], 16);
-    }
+    const controllerFlashBytes = controllerFlash(nm);
     const sizeText = await tool('arm-none-eabi-size', ['-A', elf], dir);
     const firmwareFlashBytes = sizeSum(sizeText, /^(\.text|\.rodata|\.data|\.ARM\.exidx)\s+(\d+)/);
     let uart: string;

@@ -17,6 +17,7 @@
  *   Fallbacks: a non-finite gradient/Hessian skips the update (status bit 0); a Hessian that is not
  *   positive definite takes a diagonally scaled gradient step (status bit 1).
  */
+import { executeProgram } from '../exec/program.js';
 import { KIND_U, KIND_Y, type MpcPlan } from './spec.js';
 import type { Activation } from '../plan/program.js';
 
@@ -134,6 +135,12 @@ export class MpcReference {
   private forward(tangents: boolean): void {
     const { layers, n, dyn, maxWidth: W } = this.plan;
     const R = this.R;
+    if (this.plan.int8) {
+      // int8 forward model: the integer oracle (the semantics C and WASM implement); no tangents exist
+      if (tangents) throw new Error('internal: an int8 forward model has no exact derivatives');
+      this.x[1].set(executeProgram(this.plan.int8, Float32Array.from(this.x[0].subarray(0, this.plan.nIn))).output);
+      return;
+    }
     for (let l = 0; l < layers.length; l++) {
       const { inF, outF, act, w, b } = layers[l];
       const x = this.x[l], y = this.x[l + 1], dx = this.dx[l], dy = this.dx[l + 1];

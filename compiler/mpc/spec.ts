@@ -51,6 +51,8 @@ export const MAX_DECISION_VARS = 8;
 export const MAX_HORIZON = 64;
 export const MAX_LAG = 32;
 export const MAX_ITERATIONS = 20;
+/** int8 forward models: the finite-difference epsilon is at least this many input quantization steps */
+export const INT8_EPS_STEPS = 2;
 
 export interface MpcLayer { inF: number; outF: number; act: Activation; w: Float32Array; b: Float32Array }
 
@@ -90,6 +92,14 @@ export interface MpcPlan {
   refSize: number;
   layers: MpcLayer[];
   maxWidth: number;
+  /**
+   * int8 forward model: the lowered int8 Program (quantize -> dense_s8/dense_s4 -> dequantize, fixed integer
+   * semantics, compiler/plan/program.ts). `layers` then holds one shape-only entry (nIn -> p) and the model is
+   * evaluated as a whole: C calls its tf_model_run, WASM replays its kernel calls, TS runs executeProgram.
+   */
+  int8?: Program;
+  /** decisions the planner took on the user's behalf (printed by the CLI, kept in the manifest) */
+  notes: string[];
 }
 
 const f = Math.fround;
@@ -108,9 +118,29 @@ export function readSpec(path: string): MpcSpec {
   }
 }
 
+/** Ops an int8 forward model may use (the dense MLP path of lowerInt8). */
+const INT8_OPS = new Set(['quantize', 'dense_s8', 'dequantize']);
+
+/** Checks an int8 Program is a plain quantize -> dense layers -> dequantize MLP; returns its one shape-only layer. */
+export function int8LayersOf(program: Program, where: string): MpcLayer[] {
+  for (const s of program.steps) if (!INT8_OPS.has(s.op)) fail(`${where}: step '${s.name}' (${s.op}) is not supported in an int8 MPC forward model (quantize, dense_s8, dequantize only; int4 weights are not supported)`);
+  const first = program.steps[0], last = program.steps[program.steps.length - 1];
+  if (first?.op !== 'quantize' || first.in.space !== 'input' || last?.op !== 'dequantize' || last.out.space !== 'output') {
+    fail(`${where}: an int8 MPC forward model must quantize its input first and dequantize into its output last`);
+  }
+  const nIn = program.input.shape.reduce((a, b) => a * b, 1), p = program.output.shape.reduce((a, b) => a * b, 1);
+  return [{ inF: nIn, outF: p, act: 'linear', w: new Float32Array(0), b: new Float32Array(0) }];
+}
+
+/** Input quantization step of an int8 forward model (the scale of its first quantize). */
+export function int8InputScale(program: Program): number {
+  const q = program.steps.find((s) => s.op === 'quantize');
+  return q && q.op === 'quantize' ? q.scale : 0;
+}
+
 /** Dense float layers of a float32 Program (the forward model), in order. */
 export function layersOf(program: Program, where: string): MpcLayer[] {
-  if (program.quant !== 'float32') fail(`${where}: the MPC generator needs a float32 forward model, got ${program.quant}; compile with --quant float32`);
+  if (program.quant !== 'float32') fail(`${where}: expected a float32 forward model here, got ${program.quant}`);
   return program.steps.map((s) => {
     if (s.op !== 'dense_f32') return fail(`${where}: step '${s.name}' (${s.op}) is not supported by the MPC generator (dense float layers only)`);
     if (s.activation === 'gelu') fail(`${where}: layer '${s.name}' uses gelu; MPC derivatives support relu, tanh, sigmoid and linear`);
@@ -119,8 +149,9 @@ export function layersOf(program: Program, where: string): MpcLayer[] {
 }
 
 /** Validates `spec` against the forward model and resolves it into a plan. Throws one-line TinyforgeErrors. */
-export function planMpc(spec: MpcSpec, layers: MpcLayer[], name: string, where = 'mpc.json'): MpcPlan {
+export function planMpc(spec: MpcSpec, layers: MpcLayer[], name: string, where = 'mpc.json', int8?: Program): MpcPlan {
   const E = (msg: string): never => fail(`${where}: ${msg}`);
+  const notes: string[] = [];
   if (typeof spec !== 'object' || spec === null) E('expected a JSON object');
   const nIn = layers[0].inF, p = layers[layers.length - 1].outF;
   const m = spec.controls;
@@ -189,10 +220,23 @@ export function planMpc(spec: MpcSpec, layers: MpcLayer[], name: string, where =
   }
   const iterations = spec.iterations ?? 1;
   if (!isInt(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) E(`"iterations" must be an integer in [1, ${MAX_ITERATIONS}]`);
-  const epsilon = spec.epsilon ?? 1e-2;
+  let epsilon = spec.epsilon ?? 1e-2;
   if (!isNum(epsilon) || epsilon <= 0) E(`"epsilon" must be a positive number, got ${JSON.stringify(spec.epsilon)}`);
-  const mode = spec.derivatives ?? 'exact';
+  let mode = spec.derivatives ?? 'exact';
   if (!DERIVATIVES.includes(mode)) E(`"derivatives" must be one of ${DERIVATIVES.join(', ')}, got ${JSON.stringify(mode)}`);
+  if (int8) {
+    // a quantized network is piecewise constant in its inputs: it has no exact (forward-mode) derivatives
+    if (mode === 'exact') {
+      notes.push(`int8 forward model: "derivatives": "exact" does not exist for a quantized network (piecewise constant in its inputs); using central finite differences of J through the int8 network`);
+      mode = 'finite-difference';
+    }
+    // the stencil must move the quantized input: at least INT8_EPS_STEPS input quantization steps
+    const step = int8InputScale(int8), minEps = f(INT8_EPS_STEPS * step);
+    if (epsilon < minEps) {
+      notes.push(`int8 forward model: "epsilon" ${epsilon} is below ${INT8_EPS_STEPS} input quantization steps (${INT8_EPS_STEPS} x ${step.toPrecision(4)}); the finite-difference stencil uses epsilon = ${minEps.toPrecision(4)}`);
+      epsilon = minEps;
+    }
+  }
   const maxStep = spec.max_step ?? 1e30;
   if (!isNum(maxStep) || maxStep <= 0) E(`"max_step" must be a positive number`);
   const rateHz = spec.rate_hz ?? 500;
@@ -222,6 +266,7 @@ export function planMpc(spec: MpcSpec, layers: MpcLayer[], name: string, where =
     layout: Int32Array.from(layout), dyn: Int32Array.from(dyn),
     Q: Float32Array.from(spec.Q), lambda: Float32Array.from(lam), lo, hi, half, center, fourOverR, clo, chi, uInit,
     HU: Math.max(1, maxULag), HY: maxYLag + 1, rateHz, preview, refSize: preview ? N2 * p : p, layers, maxWidth,
+    ...(int8 ? { int8 } : {}), notes,
   };
 }
 

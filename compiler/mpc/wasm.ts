@@ -10,6 +10,10 @@
 import binaryen from 'binaryen';
 import { fail } from '../errors.js';
 import { compileKernels, kernelsWasm } from '../backends/wasm/kernels.js';
+import type { Expr, WasmEmitContext } from '../backends/wasm/context.js';
+import { emitDenseS8Wasm } from '../ops/dense/wasm.js';
+import { emitDequantizeWasm, emitQuantizeWasm } from '../ops/quantize/wasm.js';
+import type { BufferRef, Program, Step } from '../plan/program.js';
 import { ACT_CODE, type MpcPlan } from './spec.js';
 import type { TinyforgeMpcMetadata } from '../../runtime/controller.js';
 
@@ -18,10 +22,48 @@ const FEATURES = binaryen.Features.SIMD128 | binaryen.Features.SignExt | binarye
   | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory
   | ((binaryen.Features as unknown as Record<string, number>).BulkMemoryOpt ?? 0);
 const PAGE = 65536;
-const CONFIG_WORDS = 51;
+const CONFIG_WORDS = 55;
 
 /** The version runtime/kernels/mpc.ts reports (mpc_kernel_version); a stale build/kernels.wasm is rebuilt in memory. */
-export const MPC_KERNEL_VERSION = 3;
+export const MPC_KERNEL_VERSION = 4;
+
+/** int8 model step table (runtime/kernels/mpc.ts): kernel codes and words per step. */
+const KERNEL_CODE: Record<string, number> = { quantize: 0, dequantize: 1, dense_i8_n8: 2, dense_i8_n16: 3, dense_i8_g: 4 };
+const MSTEP_WORDS = 14;
+
+interface RecordedCall { kernel: string; args: number[] }
+
+/**
+ * The int8 model's kernel calls, exactly as the WASM backend emits them: each step goes through its op's own
+ * WASM emitter (compiler/ops/<op>/wasm.ts) with a context that records the kernel and its constant arguments
+ * (f32 arguments as their bits) instead of building code; constants land in the controller's data region.
+ */
+function recordInt8Model(program: Program, addr: (ref: BufferRef) => number, data: (bytes: Uint8Array) => number): RecordedCall[] {
+  const values: number[] = [];
+  const calls: RecordedCall[] = [];
+  const bits = new DataView(new ArrayBuffer(4));
+  const ctx: WasmEmitContext = {
+    addr, data: (bytes) => data(bytes),
+    scratch: () => fail('internal error: an int8 MPC forward model step asked for kernel scratch'),
+    i32: (v) => values.push(v | 0) - 1,
+    f32: (v) => { bits.setFloat32(0, v, true); return values.push(bits.getInt32(0, true)) - 1; },
+    f64: () => fail('internal error: an int8 MPC forward model step passes an f64'),
+    nop: () => -1,
+    call: (kernel, args: Expr[]) => {
+      if (!(kernel in KERNEL_CODE)) fail(`int8 MPC forward model: kernel '${kernel}' is not supported by the MPC controller`);
+      if (args.length > MSTEP_WORDS - 1) fail(`internal error: kernel '${kernel}' takes ${args.length} arguments`);
+      calls.push({ kernel, args: args.map((a) => values[a]) });
+      return calls.length - 1;
+    },
+  };
+  for (const step of program.steps as Step[]) {
+    if (step.op === 'quantize') emitQuantizeWasm(step, ctx);
+    else if (step.op === 'dequantize') emitDequantizeWasm(step, ctx);
+    else if (step.op === 'dense_s8') emitDenseS8Wasm(step, ctx);
+    else fail(`int8 MPC forward model: step '${step.name}' (${step.op}) is not supported`);
+  }
+  return calls;
+}
 
 let rebuilt: Promise<Uint8Array> | undefined;
 
@@ -83,6 +125,19 @@ function link(mod: binaryen.Module, plan: MpcPlan): Uint8Array {
   const cfg = zeros(CONFIG_WORDS);
   const measurement = zeros(p + s), reference = zeros(plan.refSize), uOut = zeros(m);
   const predictIn = zeros(nIn), predictOut = zeros(p);
+  const xb = zeros((layers.length + 1) * W);
+  const outp = xb + 4 * layers.length * W;
+  let stepTable = 0, stepCount = 0;
+  if (plan.int8) {
+    // the model's input is the controller's x buffer, its output the next W floats; the arena has 16 bytes of slack
+    const prog = plan.int8;
+    const arena = zeros(Math.ceil((prog.arenaBytes + 16) / 4));
+    const addr = (ref: BufferRef) => (ref.space === 'input' ? xb : ref.space === 'output' ? outp : arena) + ref.offset;
+    const calls = recordInt8Model(prog, addr, (bytes) => alloc(bytes.length, (v, o) => { new Uint8Array(v.buffer, o, bytes.length).set(bytes); }));
+    const words = new Int32Array(calls.length * MSTEP_WORDS);
+    calls.forEach((c, k) => { words[k * MSTEP_WORDS] = KERNEL_CODE[c.kernel]; c.args.forEach((a, j) => { words[k * MSTEP_WORDS + 1 + j] = a; }); });
+    stepTable = i32s(words); stepCount = calls.length;
+  }
   const layerTable: number[] = [];
   for (const l of layers) layerTable.push(l.inF, l.outF, ACT_CODE[l.act], f32s(l.w), f32s(l.b));
   const words: Array<[number, number, 'i' | 'f']> = [];
@@ -95,9 +150,10 @@ function link(mod: binaryen.Module, plan: MpcPlan): Uint8Array {
   set(22, f32s(plan.Q)); set(23, f32s(plan.lambda)); set(24, f32s(plan.half)); set(25, f32s(plan.center));
   set(26, f32s(plan.fourOverR)); set(27, f32s(plan.clo)); set(28, f32s(plan.chi)); set(29, f32s(plan.uInit));
   set(30, zeros(n)); set(31, zeros(HU * m)); set(32, zeros(HY * p)); set(33, zeros(1)); set(34, zeros(Math.max(1, s)));
-  set(35, zeros(N2 * p)); set(36, zeros(N2 * p * n)); set(37, zeros((layers.length + 1) * W)); set(38, zeros((layers.length + 1) * W * n));
+  set(35, zeros(N2 * p)); set(36, zeros(N2 * p * n)); set(37, xb); set(38, zeros((layers.length + 1) * W * n));
   set(39, zeros(n)); set(40, zeros(n * n)); set(41, zeros(n)); set(42, zeros(n * n)); set(43, zeros(n)); set(44, zeros(n)); set(45, zeros(n));
   set(46, zeros(plan.refSize)); set(47, measurement); set(48, reference); set(49, uOut); set(50, plan.preview ? 1 : 0);
+  set(51, plan.int8 ? 1 : 0); set(52, stepTable || zeros(1)); set(53, stepCount); set(54, outp);
 
   const region = new Uint8Array(L.at);
   const view = new DataView(region.buffer);
@@ -120,6 +176,7 @@ function link(mod: binaryen.Module, plan: MpcPlan): Uint8Array {
     format: 'tinyforge-mpc/1', name: plan.name,
     controls: m, outputs: p, sensors: s, modelInputs: nIn, referenceSize: plan.refSize,
     horizon: { N1: plan.N1, N2, Nu: plan.Nu }, iterations: plan.iterations, derivatives: plan.mode, rateHz: plan.rateHz,
+    forwardModel: plan.int8 ? 'int8' : 'float32',
     addresses: { measurement, reference, u: uOut, predictIn, predictOut },
     memoryBytes,
   };

@@ -138,40 +138,63 @@ export function mul_f32(x: usize, b: usize, y: usize, n: i32, period: i32): void
 
 // ---------- softmax over the last dimension ----------
 
+// float32 exp for softmax: Cody-Waite reduction by ln 2 and a degree-7 Taylor polynomial (relative error a few
+// ulp of float32 over the softmax range); inputs are clamped to >= -87.3 so the result stays a normal float.
+const EXP_LOG2E: f32 = 1.4426950408889634;
+const EXP_LN2_HI: f32 = 0.693359375;
+const EXP_LN2_LO: f32 = -2.12194440e-4;
+
+@inline function expf4(x: v128): v128 {
+  x = f32x4.max(x, f32x4.splat(-87.3));
+  const k = f32x4.nearest(f32x4.mul(x, f32x4.splat(EXP_LOG2E)));
+  let r = f32x4.sub(x, f32x4.mul(k, f32x4.splat(EXP_LN2_HI)));
+  r = f32x4.sub(r, f32x4.mul(k, f32x4.splat(EXP_LN2_LO)));
+  let p = f32x4.splat(<f32>(1.0 / 5040));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 720)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 120)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 24)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(<f32>(1.0 / 6)));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1));
+  // p * 2^k: k added to the exponent field
+  return i32x4.add(p, i32x4.shl(i32x4.trunc_sat_f32x4_s(k), 23));
+}
+
 /**
- * y = exp(x - max) / sum exp(x - max) per row of d features, exp and sum in f64 (as the oracle).
- * `scratch` holds d f64 (8 * d bytes) for the exponentials, so exp runs once per element.
+ * Softmax over rows of d features, float32: max-subtracted exponentials (expf4) written to y, summed in f32,
+ * then divided by the sum; matches the double-precision oracle to ~1e-6 relative. y may not alias x.
+ * `scratch` is unused (kept for the calling convention).
  */
 export function softmax_f32(x: usize, y: usize, rows: i32, d: i32, scratch: usize): void {
   const rowBytes = <usize>d << 2;
-  const d2 = d & ~1;
-  const lo = f64x2.splat(-708);
+  const d4 = <usize>(d & ~3) << 2;
   for (let r = 0; r < rows; r++) {
     const xr = x + <usize>r * rowBytes, yr = y + <usize>r * rowBytes;
     let mx: f32 = -Infinity;
-    let i = 0;
-    if (d >= 4) {
+    let i: usize = 0;
+    if (d4 > 0) {
       let mv = f32x4.splat(-Infinity);
-      for (; i + 4 <= d; i += 4) mv = f32x4.max(mv, v128.load(xr + (<usize>i << 2)));
+      for (; i < d4; i += 16) mv = f32x4.max(mv, v128.load(xr + i));
       mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     }
-    for (; i < d; i++) mx = max(mx, lf(xr, i));
-    const m = f64x2.splat(<f64>mx);
-    let acc = f64x2.splat(0);
-    for (i = 0; i < d2; i += 2) {
-      const e = exp_f64x2(f64x2.max(f64x2.sub(ld2(xr + (<usize>i << 2)), m), lo));
-      v128.store(scratch + (<usize>i << 3), e);
-      acc = f64x2.add(acc, e);
+    for (; i < rowBytes; i += 4) mx = max(mx, load<f32>(xr + i));
+    const m = f32x4.splat(mx);
+    let acc = f32x4.splat(0);
+    for (i = 0; i < d4; i += 16) {
+      const e = expf4(f32x4.sub(v128.load(xr + i), m));
+      v128.store(yr + i, e);
+      acc = f32x4.add(acc, e);
     }
-    let sum = hsum2(acc);
-    if (i < d) {
-      const e = f64x2.extract_lane(exp_f64x2(f64x2.max(f64x2.splat(<f64>lf(xr, i) - <f64>mx), lo)), 0);
-      store<f64>(scratch + (<usize>i << 3), e);
+    let sum: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+    for (; i < rowBytes; i += 4) {
+      const e = f32x4.extract_lane(expf4(f32x4.splat(load<f32>(xr + i) - mx)), 0);
+      store<f32>(yr + i, e);
       sum += e;
     }
-    const sv = f64x2.splat(sum);
-    for (i = 0; i < d2; i += 2) st2(yr + (<usize>i << 2), f64x2.div(v128.load(scratch + (<usize>i << 3)), sv));
-    if (i < d) sf(yr, i, <f32>(load<f64>(scratch + (<usize>i << 3)) / sum));
+    const sv = f32x4.splat(sum);
+    for (i = 0; i < d4; i += 16) v128.store(yr + i, f32x4.div(v128.load(yr + i), sv));
+    for (; i < rowBytes; i += 4) store<f32>(yr + i, load<f32>(yr + i) / sum);
   }
 }
 

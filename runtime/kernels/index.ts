@@ -2,9 +2,11 @@
 export { dense_s8, dense_s8_rows, requantize } from './dense_s8';
 export { dense_f32, dense_f32_rows, dense_f32_t, erf, activate } from './dense_f32';
 export { quantize, dequantize } from './quantize';
+export { dense_i8_n8, dense_i8_n16, dense_i8_g, dense_i4_n8, dense_i4_n16, dense_i4_g } from './dense_q';
+export { add_s8, mul_s8, affine_s8, layer_norm_s8, softmax_s8 } from './int8_ops';
+export { mpc_step, mpc_reset, mpc_predict, mpc_expf, mpc_tanhf, mpc_kernel_version } from './mpc';
 export { exp_f64 } from './float_math';
 export {
   layer_norm_f32, affine_f32, add_f32, mul_f32, softmax_f32, copy_bytes, transpose, gather_bytes, patchify_f32, scale_series_f32,
   unscale_series_f32,
 } from './float_ops';
-export { mpc_step, mpc_reset, mpc_predict, mpc_expf, mpc_tanhf, mpc_kernel_version } from './mpc';

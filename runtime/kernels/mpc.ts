@@ -2,13 +2,23 @@
 // compiler/mpc/solver.ts (precision 'f32'): same order, float32 everywhere, own expf/tanhf, so results are
 // bit-identical with it and with the generated C. Everything (sizes, weights, spec constants, state,
 // scratch) is described by a config block of 32-bit words at `cfg`, laid out by compiler/mpc/wasm.ts.
+// int8 forward models (cfg[QUANT] = 1): the forward pass replays the model's own kernel calls (quantize, the
+// int8 dense kernels, dequantize) with the arguments the WASM backend's op emitters chose, from a step table
+// (compiler/mpc/wasm.ts records them); derivatives are then finite differences through the int8 network.
+
+import { quantize, dequantize } from './quantize';
+import { dense_i8_n8, dense_i8_n16, dense_i8_g } from './dense_q';
 
 // config word indices; must match compiler/mpc/wasm.ts
 const NL = 0, M = 1, P = 2, S = 3, NIN = 4, N1 = 5, N2 = 6, NU = 7, N = 8, ITERS = 9, MODE = 10, BOUNDED = 11, NDYN = 12,
   W = 13, HU = 14, HY = 15, EPS = 16, BAR = 17, MAXSTEP = 18, LAYERS = 19, LAYOUT = 20, DYN = 21, QW = 22, LAMBDA = 23,
   HALF = 24, CENTER = 25, FOUR = 26, CLO = 27, CHI = 28, UINIT = 29, UB = 30, UHIST = 31, YHIST = 32, INIT = 33, SENS = 34,
   YPRED = 35, DY = 36, XB = 37, DXB = 38, G = 39, HB = 40, UP = 41, LB = 42, DB = 43, ZZ = 44, DELTA = 45, REF = 46,
-  MEAS = 47, REFIN = 48, UOUT = 49, PREVIEW = 50;
+  MEAS = 47, REFIN = 48, UOUT = 49, PREVIEW = 50, QUANT = 51, MSTEPS = 52, NMSTEPS = 53, OUTP = 54;
+
+// int8 model step table: MSTEP_WORDS i32 per step = kernel code, then its arguments in order
+const MSTEP_WORDS = 14;
+const K_QUANTIZE = 0, K_DEQUANTIZE = 1, K_I8_N8 = 2, K_I8_N16 = 3, K_I8_G = 4;
 
 const KIND_U = 0, KIND_Y = 1;
 const A_RELU = 1, A_TANH = 2, A_SIGMOID = 3;
@@ -84,7 +94,24 @@ export function mpc_tanhf(x: f32): f32 {
   return 1;
 }
 
+/** The int8 forward model: model input (f32 at cfg[XB]) -> model output (f32 at cfg[OUTP]). */
+function forwardInt8(cfg: usize): void {
+  const count = ci(cfg, NMSTEPS);
+  let s = cp(cfg, MSTEPS);
+  for (let k = 0; k < count; k++, s += MSTEP_WORDS << 2) {
+    const code = li(s, 0);
+    const a1 = li(s, 1), a2 = li(s, 2), a3 = li(s, 3), a4 = li(s, 4), a5 = li(s, 5), a6 = li(s, 6);
+    const a7 = li(s, 7), a8 = li(s, 8), a9 = li(s, 9), a10 = li(s, 10), a11 = li(s, 11), a12 = li(s, 12);
+    if (code == K_QUANTIZE) quantize(<usize>a1, <usize>a2, a3, reinterpret<f32>(a4), a5);
+    else if (code == K_DEQUANTIZE) dequantize(<usize>a1, <usize>a2, a3, reinterpret<f32>(a4), a5);
+    else if (code == K_I8_N8) dense_i8_n8(<usize>a1, a2, a3, <usize>a4, a5, <usize>a6, a7, a8, a9, <usize>a10, <usize>a11);
+    else if (code == K_I8_N16) dense_i8_n16(<usize>a1, a2, a3, <usize>a4, a5, <usize>a6, a7, a8, a9, <usize>a10, <usize>a11);
+    else if (code == K_I8_G) dense_i8_g(<usize>a1, a2, a3, <usize>a4, a5, a6, <usize>a7, a8, a9, a10, <usize>a11, <usize>a12);
+  }
+}
+
 function forward(cfg: usize, tangents: bool): void {
+  if (ci(cfg, QUANT) == 1) { forwardInt8(cfg); return; }
   const nl = ci(cfg, NL), n = ci(cfg, N), w_ = ci(cfg, W), ndyn = ci(cfg, NDYN);
   const layers = cp(cfg, LAYERS), dyn = cp(cfg, DYN), xb = cp(cfg, XB), dxb = cp(cfg, DXB);
   for (let l = 0; l < nl; l++) {
@@ -146,7 +173,7 @@ function buildInput(cfg: usize, k: i32, Uv: usize, tangents: bool): void {
 
 function rollout(cfg: usize, Uv: usize, tangents: bool): void {
   const n2 = ci(cfg, N2), p = ci(cfg, P), n = ci(cfg, N), w_ = ci(cfg, W), nl = ci(cfg, NL);
-  const out = cp(cfg, XB) + (<usize>(nl * w_) << 2), dout = cp(cfg, DXB) + (<usize>(nl * w_ * n) << 2);
+  const out = cp(cfg, OUTP), dout = cp(cfg, DXB) + (<usize>(nl * w_ * n) << 2);
   const ypred = cp(cfg, YPRED), dY = cp(cfg, DY);
   for (let k = 0; k < n2; k++) {
     buildInput(cfg, k, Uv, tangents);
@@ -372,15 +399,15 @@ export function mpc_reset(cfg: usize): void {
 
 /** Forward model on x (nIn floats at xp) -> y (p floats at yp), the controller's own arithmetic. */
 export function mpc_predict(cfg: usize, xp: usize, yp: usize): void {
-  const nIn = ci(cfg, NIN), p = ci(cfg, P), nl = ci(cfg, NL), w_ = ci(cfg, W);
+  const nIn = ci(cfg, NIN), p = ci(cfg, P);
   const x = cp(cfg, XB);
   for (let e = 0; e < nIn; e++) sf(x, e, lf(xp, e));
   forward(cfg, false);
-  const out = x + (<usize>(nl * w_) << 2);
+  const out = cp(cfg, OUTP);
   for (let c = 0; c < p; c++) sf(yp, c, lf(out, c));
 }
 
 /** Bumped whenever the config layout or the arithmetic changes; compiler/mpc/wasm.ts checks it. */
 export function mpc_kernel_version(): i32 {
-  return 3;
+  return 4;
 }

@@ -4,20 +4,20 @@
  * the kernels with constant addresses, and a `tinyforge` custom section with JSON metadata (runtime/index.ts reads it).
  *
  * Linear memory: [kernel static data][input f32][output f32][arena][kernel scratch][constants, 16-byte aligned],
- * each region 16-byte aligned with 16 bytes of zeroed slack after the IO and arena regions (the int8 kernel reads
- * rows rounded up to 16 bytes).
+ * each region 16-byte aligned with 32 bytes of zeroed slack after the IO and arena regions (the int8/int4 kernels
+ * read input rows in whole 16/32-byte blocks).
  */
 import binaryen from 'binaryen';
 import { fail } from '../../errors.js';
-import { emitAffineWasm } from '../../ops/batch-norm/wasm.js';
-import { emitDenseF32Wasm, emitDenseS8Wasm } from '../../ops/dense/wasm.js';
-import { emitBinaryWasm } from '../../ops/elementwise/wasm.js';
-import { emitLayerNormWasm } from '../../ops/layer-norm/wasm.js';
+import { emitAffineS8Wasm, emitAffineWasm } from '../../ops/batch-norm/wasm.js';
+import { emitDenseF32Wasm, emitDenseS4Wasm, emitDenseS8Wasm } from '../../ops/dense/wasm.js';
+import { emitAddS8Wasm, emitBinaryWasm, emitMulS8Wasm } from '../../ops/elementwise/wasm.js';
+import { emitLayerNormS8Wasm, emitLayerNormWasm } from '../../ops/layer-norm/wasm.js';
 import { emitPatchifyWasm } from '../../ops/patchify/wasm.js';
 import { emitDequantizeWasm, emitQuantizeWasm } from '../../ops/quantize/wasm.js';
 import { emitCopyWasm, emitGatherWasm } from '../../ops/reshape/wasm.js';
 import { emitScaleSeriesWasm, emitUnscaleSeriesWasm } from '../../ops/scaler/wasm.js';
-import { emitSoftmaxWasm, softmaxScratchBytes } from '../../ops/softmax/wasm.js';
+import { emitSoftmaxS8Wasm, emitSoftmaxWasm, softmaxS8ScratchBytes, softmaxScratchBytes } from '../../ops/softmax/wasm.js';
 import { emitTransposeWasm } from '../../ops/transpose/wasm.js';
 import { elementCount, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
 import type { TinyforgeWasmMetadata, TinyforgeTensorMeta } from '../../../runtime/index.js';
@@ -30,13 +30,19 @@ export const WASM_METADATA_SECTION = 'tinyforge';
 const FEATURES = binaryen.Features.SIMD128 | binaryen.Features.SignExt | binaryen.Features.MutableGlobals
   | binaryen.Features.NontrappingFPToInt | binaryen.Features.BulkMemory;
 const PAGE = 65536;
-const SLACK = 16;
+const SLACK = 32;
 const align = (n: number, a: number) => Math.ceil(n / a) * a;
 
 function emitStep(step: Step, ctx: WasmEmitContext): Expr {
   switch (step.op) {
     case 'dense_s8': return emitDenseS8Wasm(step, ctx);
+    case 'dense_s4': return emitDenseS4Wasm(step, ctx);
     case 'dense_f32': return emitDenseF32Wasm(step, ctx);
+    case 'layer_norm_s8': return emitLayerNormS8Wasm(step, ctx);
+    case 'softmax_s8': return emitSoftmaxS8Wasm(step, ctx);
+    case 'add_s8': return emitAddS8Wasm(step, ctx);
+    case 'mul_s8': return emitMulS8Wasm(step, ctx);
+    case 'affine_s8': return emitAffineS8Wasm(step, ctx);
     case 'quantize': return emitQuantizeWasm(step, ctx);
     case 'dequantize': return emitDequantizeWasm(step, ctx);
     case 'layer_norm_f32': return emitLayerNormWasm(step, ctx);
@@ -55,7 +61,9 @@ function emitStep(step: Step, ctx: WasmEmitContext): Expr {
 
 /** Bytes of the shared scratch region a step's kernel needs while it runs (sized before emission). */
 export function wasmScratchBytes(step: Step): number {
-  return step.op === 'softmax_f32' ? softmaxScratchBytes(step) : 0;
+  if (step.op === 'softmax_f32') return softmaxScratchBytes(step);
+  if (step.op === 'softmax_s8') return softmaxS8ScratchBytes(step);
+  return 0;
 }
 
 /** The steps run_int8 executes: everything except the float boundary (quantize from input, dequantize to output). */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
-import { loadForwardModel } from '../model.js';
+import { loadForwardModel, type ForwardQuant } from '../model.js';
 import { MpcReference, type Precision } from '../solver.js';
 import { planMpc, readSpec, type MpcPlan, type MpcSpec } from '../spec.js';
 import { emitMpcWasm } from '../wasm.js';
@@ -50,7 +50,7 @@ export function examplePaths(plant: PlantName): { spec: string; model: string } 
 export function trainForPlant(plantName: PlantName, spec: MpcSpec, out: string, opts: { samples?: number; epochs?: number; seed?: number } = {}) {
   const plant = makePlant(plantName, 1 / (spec.rate_hz ?? 50));
   const mlp = trainMlp(spec, plant, opts);
-  writeCheckpoint(out, mlp, { plant: plantName, dt: plant.dt });
+  writeCheckpoint(out, mlp, { plant: plantName, dt: plant.dt, seed: opts.seed ?? 17 });
   return mlp.report;
 }
 
@@ -99,12 +99,15 @@ export interface SimulateOptions {
   preview?: boolean;
   plot?: string;
   log?: (s: string) => void;
+  /** forward model arithmetic (int8: calibrated on the training data or `calib`) */
+  quant?: ForwardQuant;
+  calib?: string;
 }
 
 export interface SimulateRow { reference: ReferenceName; mpcRmse: number; pidRmse: number; mpcFallbacks: number }
 export interface SimulateResult {
   plant: PlantName; model: string; spec: string; dt: number; steps: number; pid: PidGains;
-  preview: boolean; derivatives: MpcPlan['mode'];
+  preview: boolean; derivatives: MpcPlan['mode']; forwardModel: ForwardQuant; notes: string[];
   rows: SimulateRow[]; wasmStepsPerSecond?: number; svg: string;
 }
 
@@ -120,8 +123,9 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
     log(`training the ${opts.plant} forward model into ${modelPath} ...`);
     trainForPlant(opts.plant, spec, modelPath);
   }
-  const model = loadForwardModel(modelPath);
-  const plan = planMpc(spec, model.layers, model.name, specPath);
+  const model = loadForwardModel(modelPath, { quant: opts.quant, calib: opts.calib, spec });
+  const plan = planMpc(spec, model.layers, model.name, specPath, model.int8);
+  for (const n of plan.notes) log(`note: ${n}`);
   if (plan.p !== 1 || plan.m !== 1 || plan.s !== 0) fail(`${specPath}: the simulator's plants have one control and one output and no extra sensors; the spec has ${plan.m} controls, ${plan.p} outputs, ${plan.s} sensors`);
   const dt = 1 / plan.rateHz;
   const plant = makePlant(opts.plant, dt);
@@ -152,12 +156,12 @@ export async function simulate(opts: SimulateOptions): Promise<SimulateResult> {
       ],
     });
   }
-  const svg = plotSvg(plotRows, `tinyforge MPC (${plan.mode} derivatives, N2=${plan.N2}, Nu=${plan.Nu}${plan.preview ? ', reference preview' : ''}) vs tuned PID on the ${opts.plant} plant`);
+  const svg = plotSvg(plotRows, `tinyforge MPC (${plan.int8 ? 'int8 forward model, ' : ''}${plan.mode} derivatives, N2=${plan.N2}, Nu=${plan.Nu}${plan.preview ? ', reference preview' : ''}) vs tuned PID on the ${opts.plant} plant`);
   if (opts.plot) {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(opts.plot, svg);
   }
-  return { plant: opts.plant, model: modelPath, spec: specPath, dt, steps, pid: gains, preview: plan.preview, derivatives: plan.mode, rows, wasmStepsPerSecond: wasm?.stepsPerSecond(), svg };
+  return { plant: opts.plant, model: modelPath, spec: specPath, dt, steps, pid: gains, preview: plan.preview, derivatives: plan.mode, forwardModel: plan.int8 ? 'int8' : 'float32', notes: plan.notes, rows, wasmStepsPerSecond: wasm?.stepsPerSecond(), svg };
 }
 
 /** Reads a spec file without a model (for training a model with its layout). */

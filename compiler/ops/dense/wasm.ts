@@ -1,11 +1,16 @@
-/** WASM emission for dense layers: constant data laid out for runtime/kernels/dense_*.ts and one kernel call. */
+/**
+ * WASM emission for dense layers: constant data laid out for runtime/kernels/dense_f32.ts / dense_q.ts and one
+ * kernel call. int8 and int4 layers (dense_s8 / dense_s4) pick a kernel by input width (n <= 8, n <= 16, wider)
+ * and store their weights in that kernel's layout (int4 stays packed, two weights per byte).
+ */
 import type { Expr, WasmEmitContext } from '../../backends/wasm/context.js';
 import { bytesOf } from '../../backends/wasm/context.js';
 import { fail } from '../../errors.js';
-import type { Activation, DenseF32Step, DenseS8Step } from '../../plan/program.js';
+import type { Activation, DenseF32Step, DenseS4Step, DenseS8Step } from '../../plan/program.js';
+import { unpackInt4 } from './quantize.js';
 
 /** The kernels walk rows * features elements; refuse buffers that do not hold them. */
-function checkRows(step: DenseF32Step | DenseS8Step): number {
+function checkRows(step: DenseF32Step | DenseS8Step | DenseS4Step): number {
   const rows = step.rows ?? 1;
   if (!Number.isInteger(rows) || rows < 1 || step.in.length < rows * step.inFeatures || step.out.length < rows * step.outFeatures) {
     fail(`program step '${step.name}': ${rows} rows of ${step.inFeatures} -> ${step.outFeatures} do not fit its buffers (${step.in.length} -> ${step.out.length} values)`);
@@ -16,31 +21,96 @@ function checkRows(step: DenseF32Step | DenseS8Step): number {
 /** Must match the ACT_* constants in runtime/kernels/dense_f32.ts. */
 export const WASM_ACTIVATION_CODE: Record<Activation, number> = { linear: 0, relu: 1, tanh: 2, sigmoid: 3, gelu: 4 };
 
-/** int8 rows are padded to 16 bytes with zero weights so the kernel has no scalar tail. */
-export function denseS8RowStride(inFeatures: number): number {
-  return Math.max(16, (inFeatures + 15) & ~15);
+/** Bytes per block of 4 outputs in the requantization constants (QB in runtime/kernels/dense_q.ts). */
+const QB = 112;
+const INT32_MIN = -2147483648;
+
+/**
+ * Per block of 4 outputs (padded with zero channels), i32x4 each: bias, multiplier, 1 << leftShift, mask, mask >> 1
+ * (mask = 2^rightShift - 1), 2^(31 - rightShift) (0 for no right shift), -1 where rightShift = 0: the layout
+ * runtime/kernels/dense_q.ts requantizes lane-parallel.
+ */
+function requantConstants(step: DenseS8Step | DenseS4Step): Uint8Array {
+  const m = step.outFeatures, groups = Math.ceil(m / 8) * 2;
+  const q = new Int32Array(groups * (QB / 4));
+  // padding channels: no left shift (their outputs are never stored)
+  for (let o = m; o < groups * 4; o++) q[(o >> 2) * (QB / 4) + 8 + (o & 3)] = 1;
+  for (let o = 0; o < m; o++) {
+    const g = (o >> 2) * (QB / 4), l = o & 3, sh = step.shift[o];
+    const left = sh > 0 ? sh : 0, right = sh > 0 ? 0 : -sh;
+    q[g + l] = step.bias[o];
+    q[g + 4 + l] = step.multiplier[o];
+    q[g + 8 + l] = (1 << left) | 0;
+    q[g + 12 + l] = ((1 << right) - 1) | 0;
+    q[g + 16 + l] = ((1 << right) - 1) >> 1;
+    q[g + 20 + l] = right > 0 ? 2 ** (31 - right) : 0;
+    q[g + 24 + l] = right > 0 ? 0 : -1;
+  }
+  return bytesOf(q);
+}
+
+/** The vector kernels' preconditions (the TS oracle's corner cases they do not reproduce). */
+function checkQuantized(step: DenseS8Step | DenseS4Step): void {
+  const { name, outFeatures: m } = step;
+  if (step.bias.length < m || step.multiplier.length < m || step.shift.length < m) fail(`program step '${name}': per-channel arrays hold fewer than ${m} channels`);
+  for (let o = 0; o < m; o++) {
+    if (step.multiplier[o] === INT32_MIN) fail(`program step '${name}': channel ${o} has multiplier -2^31, which no quantizer produces; the program file is corrupt`);
+    if (step.shift[o] < -31 || step.shift[o] > 31) fail(`program step '${name}': channel ${o} has shift ${step.shift[o]} outside [-31, 31]; the program file is corrupt`);
+  }
+  const inRange = (v: number) => Number.isInteger(v) && v >= -128 && v <= 127;
+  if (!inRange(step.actMin) || !inRange(step.actMax) || step.actMin > step.actMax) fail(`program step '${name}': activation range [${step.actMin}, ${step.actMax}] is not an int8 range`);
+  if (step.lut && step.lut.length !== 256) fail(`program step '${name}': the activation table has ${step.lut.length} entries, not 256`);
+}
+
+/** Weight bytes per output row and the kernel for a layer of n inputs (layouts: runtime/kernels/dense_q.ts). */
+function denseLayout(n: number, bits: 4 | 8): { kernel: string; rowBytes: number; block: number; generic: boolean } {
+  if (n <= 8) return { kernel: `dense_i${bits}_n8`, rowBytes: bits === 8 ? 8 : 4, block: 8, generic: false };
+  if (n <= 16) return { kernel: `dense_i${bits}_n16`, rowBytes: bits === 8 ? 16 : 8, block: 16, generic: false };
+  return bits === 8
+    ? { kernel: 'dense_i8_g', rowBytes: (n + 15) & ~15, block: 16, generic: true }
+    : { kernel: 'dense_i4_g', rowBytes: ((n + 31) >> 5) * 16, block: 32, generic: true };
+}
+
+/** int8 weights [m][n] laid out for the kernel: rows of rowBytes, outputs padded to a multiple of 8. */
+function layoutWeights(q: Int8Array, n: number, m: number, bits: 4 | 8, rowBytes: number, block: number): Int8Array {
+  const mp = Math.ceil(m / 8) * 8;
+  const w = new Int8Array(mp * rowBytes);
+  for (let o = 0; o < m; o++) {
+    for (let i = 0; i < n; i++) {
+      const v = q[o * n + i];
+      if (bits === 8) { w[o * rowBytes + i] = v; continue; }
+      // block of `block` columns in block/2 bytes: byte k = column k (low nibble) | column block/2 + k (high)
+      const b = Math.floor(i / block), k = i % block, half = block / 2;
+      const at = o * rowBytes + b * half + (k % half);
+      w[at] |= k < half ? v & 0xf : (v & 0xf) << 4;
+    }
+  }
+  return w;
+}
+
+function emitDenseQuantized(step: DenseS8Step | DenseS4Step, q: Int8Array, bits: 4 | 8, ctx: WasmEmitContext): Expr {
+  checkQuantized(step);
+  const rows = checkRows(step);
+  const n = step.inFeatures, m = step.outFeatures;
+  const { kernel, rowBytes, block, generic } = denseLayout(n, bits);
+  const w = ctx.data(bytesOf(layoutWeights(q, n, m, bits, rowBytes, block)), `${step.name}.weights`);
+  const consts = ctx.data(requantConstants(step), `${step.name}.requant`);
+  const lut = step.lut ? ctx.data(bytesOf(step.lut), `${step.name}.lut`) : 0;
+  return ctx.call(kernel, [
+    ctx.i32(ctx.addr(step.in)), ctx.i32(n), ctx.i32(rows), ctx.i32(w), ...(generic ? [ctx.i32(rowBytes)] : []), ctx.i32(m), ctx.i32(consts),
+    ctx.i32(step.outZeroPoint), ctx.i32(step.actMin), ctx.i32(step.actMax), ctx.i32(lut), ctx.i32(ctx.addr(step.out)),
+  ]);
 }
 
 export function emitDenseS8Wasm(step: DenseS8Step, ctx: WasmEmitContext): Expr {
-  const n = step.inFeatures, m = step.outFeatures, stride = denseS8RowStride(n);
-  const w = new Int8Array(stride * m);
-  for (let o = 0; o < m; o++) w.set(step.weights.subarray(o * n, (o + 1) * n), o * stride);
-  const wAddr = ctx.data(bytesOf(w), `${step.name}.weights`);
-  const bias = ctx.data(bytesOf(step.bias), `${step.name}.bias`);
-  const mult = ctx.data(bytesOf(step.multiplier), `${step.name}.multiplier`);
-  const shift = ctx.data(bytesOf(step.shift), `${step.name}.shift`);
-  const lut = step.lut ? ctx.data(bytesOf(step.lut), `${step.name}.lut`) : 0;
-  const rows = checkRows(step);
-  if (rows === 1) {
-    return ctx.call('dense_s8', [
-      ctx.i32(ctx.addr(step.in)), ctx.i32(wAddr), ctx.i32(stride), ctx.i32(m), ctx.i32(bias), ctx.i32(mult), ctx.i32(shift),
-      ctx.i32(step.outZeroPoint), ctx.i32(step.actMin), ctx.i32(step.actMax), ctx.i32(lut), ctx.i32(ctx.addr(step.out)),
-    ]);
-  }
-  return ctx.call('dense_s8_rows', [
-    ctx.i32(ctx.addr(step.in)), ctx.i32(n), ctx.i32(wAddr), ctx.i32(stride), ctx.i32(m), ctx.i32(bias), ctx.i32(mult), ctx.i32(shift),
-    ctx.i32(step.outZeroPoint), ctx.i32(step.actMin), ctx.i32(step.actMax), ctx.i32(lut), ctx.i32(ctx.addr(step.out)), ctx.i32(rows),
-  ]);
+  if (step.weights.length !== step.inFeatures * step.outFeatures) fail(`program step '${step.name}': ${step.weights.length} weights for ${step.outFeatures} x ${step.inFeatures}`);
+  return emitDenseQuantized(step, step.weights, 8, ctx);
+}
+
+export function emitDenseS4Wasm(step: DenseS4Step, ctx: WasmEmitContext): Expr {
+  const n = step.inFeatures, m = step.outFeatures;
+  if (step.weights.length !== m * Math.ceil(n / 2)) fail(`program step '${step.name}': ${step.weights.length} packed weight bytes for ${m} x ${n} int4 weights`);
+  return emitDenseQuantized(step, unpackInt4(step.weights, m, n), 4, ctx);
 }
 
 /** Narrow layers use the transposed-weights kernel (no horizontal sums per output); needs m % 4 == 0. */
