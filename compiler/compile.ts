@@ -12,6 +12,11 @@ import { join } from 'node:path';
 import { fail } from './errors.js';
 import { executeProgram } from './exec/program.js';
 import { importCheckpoint } from './frontends/index.js';
+import { matformerMeta } from './frontends/matformer-bert.js';
+import {
+  applySubmodel, importMatformerCheckpoint, matformerMacs, matformerParameterCount, packForLowering, packingOf, readPackedSamples,
+  syntheticMatformerSamples, type Packing, type SubmodelChoice,
+} from './passes/matformer.js';
 import { readSamples } from './io/samples.js';
 import { samplesFromCsv } from './io/csv.js';
 import { readSafetensors, toFloat32, writeSafetensors } from './io/safetensors.js';
@@ -37,6 +42,22 @@ export interface CompileOptions {
   calibMethod?: CalibMethod;
   percentile?: number;
   onCalibProgress?: (done: number, total: number) => void;
+  /** MatFormer checkpoints: `uniform:M`, `mix:M1,M2,...` or `budget:flash=..,ram=..[,macs=..]` */
+  submodel?: string;
+  /** MatFormer checkpoints: tokens per sequence (default: the calibration file's, else the model's maximum) */
+  sequenceLength?: number;
+}
+
+/** What a MatFormer compile records: the sub-model and how the HF inputs/outputs map to the program. */
+export interface MatformerReport {
+  family: 'bert' | 'olmo';
+  granularities: number[];
+  /** FFN width per layer of the compiled (sub-)model */
+  widths: number[];
+  /** `compile --submodel`: the spec as given and what it resolved to, with the predicted int8 sizes */
+  submodel?: { request: string; spec: string; widths: number[]; parameters: number; macs: number; predictedFlashBytes: number; predictedRamBytes: number; candidates?: number };
+  /** program input = inputs [inputNames.length, tokens]; program output = the outputs concatenated */
+  packing: Packing;
 }
 
 export interface CompileReport {
@@ -55,6 +76,8 @@ export interface CompileReport {
   calibration?: { file: string; method: CalibMethod; percentile?: number; samples: number; layers: LayerError[]; outputMaxAbsError: number };
   /** forecasters calibrated on a file that also holds `future_values`: MSE against the truth */
   forecast?: { samples: number; mseFloat: number; mseCompiled: number; ratio: number };
+  /** MatFormer checkpoints */
+  matformer?: MatformerReport;
   files: string[];
   compileMs: number;
 }
@@ -89,14 +112,58 @@ export function buildProgram(g: Graph, quant: QuantMode, samples: Float32Array[]
   return { program, calib, layers: quantizationErrors(g, program, calib, samples) };
 }
 
+/** The calibration file's tokens per sample (its input_ids [N, T]), if it has that tensor. */
+function calibTokens(file: string, name: string): number | undefined {
+  const t = readSafetensors(file).tensors.get(name);
+  return t && t.shape.length === 2 ? t.shape[1] : undefined;
+}
+
+/**
+ * MatFormer checkpoints: import for the sequence length, extract the sub-model, pack the multi-input /
+ * multi-output graph into the single-input / single-output form the lowering takes, and read the
+ * calibration set by the HF input names (readPackedSamples).
+ */
+function prepareMatformer(modelPath: string, imported: Graph, opts: CompileOptions) {
+  const meta0 = matformerMeta(imported)!;
+  if (opts.calib && /\.csv$/i.test(opts.calib)) fail(`${opts.calib}: MatFormer models calibrate on a safetensors file holding ${meta0.inputNames.join(', ')} as [N, tokens]; CSV is not supported`);
+  const T = opts.sequenceLength ?? (opts.calib ? calibTokens(opts.calib, meta0.inputNames[0]) : undefined);
+  let full = T === undefined || T === meta0.sequenceLength ? imported : importMatformerCheckpoint(modelPath, { sequenceLength: T });
+  let submodel: MatformerReport['submodel'];
+  if (opts.submodel !== undefined) {
+    const { graph, choice } = applySubmodel(full, opts.submodel);
+    full = graph;
+    submodel = submodelSummary(opts.submodel, choice);
+  }
+  const meta = matformerMeta(full)!;
+  const packed = packForLowering(full, { int8: opts.quant !== 'float32' });
+  let samples: Float32Array[];
+  if (opts.calib) samples = readPackedSamples(opts.calib, full);
+  else if (opts.quant !== 'float32') fail(`${modelPath}: --quant ${opts.quant} needs calibration data; pass --calib data.safetensors with ${meta.inputNames.map((n) => `'${n}'`).join(', ')} of shape [N, ${meta.sequenceLength}]`);
+  else samples = syntheticMatformerSamples(full, 4);
+  const report: MatformerReport = { family: meta.family, granularities: meta.granularities, widths: meta.widths, ...(submodel ? { submodel } : {}), packing: packingOf(packed) };
+  return { graph: full, packed, samples, report };
+}
+
+function submodelSummary(request: string, c: SubmodelChoice): NonNullable<MatformerReport['submodel']> {
+  return {
+    request, spec: c.spec, widths: c.widths, parameters: c.parameters, macs: c.macs, predictedFlashBytes: c.flashBytes, predictedRamBytes: c.ramBytes,
+    ...(c.candidates !== undefined ? { candidates: c.candidates } : {}),
+  };
+}
+
 export async function compileModel(modelPath: string, opts: CompileOptions): Promise<{ program: Program; graph: Graph; report: CompileReport }> {
   const t0 = performance.now();
   if (!TARGET_NAMES.includes(opts.target)) fail(`unknown target '${opts.target}' (supported: ${TARGET_NAMES.join(', ')})`);
   if (!QUANT_MODES.includes(opts.quant)) fail(`unknown quantization '${opts.quant}' (supported: ${QUANT_MODES.join(', ')})`);
-  const g = importCheckpoint(modelPath);
+  const imported = importCheckpoint(modelPath);
+  const mat = matformerMeta(imported) ? prepareMatformer(modelPath, imported, opts) : undefined;
+  if (!mat && opts.submodel !== undefined) fail(`${modelPath}: --submodel needs a MatFormer checkpoint ("matformer": {"granularities": [...]} in config.json); this is a ${imported.modelType} model`);
+  if (!mat && opts.sequenceLength !== undefined) fail(`${modelPath}: --sequence-length applies to MatFormer checkpoints only; this is a ${imported.modelType} model`);
+  const g = mat ? mat.packed : imported;
   const input = g.inputs[0];
   let samples: Float32Array[];
-  if (opts.calib) samples = /\.csv$/i.test(opts.calib) ? samplesFromCsv(opts.calib, input.shape) : readSamples(opts.calib, input.name, input.shape);
+  if (mat) samples = mat.samples;
+  else if (opts.calib) samples = /\.csv$/i.test(opts.calib) ? samplesFromCsv(opts.calib, input.shape) : readSamples(opts.calib, input.name, input.shape);
   else if (opts.quant !== 'float32') fail(`${modelPath}: --quant ${opts.quant} needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
   else samples = syntheticSamples(8, input.shape.reduce((a, b) => a * b, 1));
   const built = buildProgram(g, opts.quant, samples, opts);
@@ -122,6 +189,7 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
 
   // Backends load lazily: the wasm one pulls in binaryen.
   if (opts.target === 'wasm') {
+    if (mat) fail(`${modelPath}: --target wasm does not run MatFormer models yet (embedding, attention and RoPE steps have no WASM kernels); use --target c or cortex-m4f`);
     const { emitWasm } = await import('./backends/wasm/index.js');
     write('model.wasm', await emitWasm(program));
   } else {
@@ -155,8 +223,10 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
   }
   const report: CompileReport = {
     tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant: opts.quant,
-    input: program.input, output: program.output, parameters: parameterCount(g), macs: macCount(g),
-    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, ...(forecast ? { forecast } : {}), files: [...files, 'tinyforge.json'],
+    input: program.input, output: program.output,
+    parameters: mat ? matformerParameterCount(mat.graph) : parameterCount(g), macs: mat ? matformerMacs(mat.graph) : macCount(g),
+    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, ...(forecast ? { forecast } : {}),
+    ...(mat ? { matformer: mat.report } : {}), files: [...files, 'tinyforge.json'],
     compileMs: Math.round(performance.now() - t0),
   };
   write('tinyforge.json', JSON.stringify(report, null, 2) + '\n');

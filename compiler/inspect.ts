@@ -6,10 +6,23 @@ import { planArena, type ArenaRequest } from './plan/memory.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
 import type { Program } from './plan/program.js';
 import { weightBytes } from './compile.js';
+import { fail } from './errors.js';
+import { matformerMeta } from './frontends/matformer-bert.js';
+import { importMatformerCheckpoint, listSubmodels, matformerMacs, matformerParameterCount, packForLowering, type SubmodelInfo } from './passes/matformer.js';
 
 export interface InspectLayer { name: string; op: string; activation: string; input: number[]; output: number[]; parameters: number; macs: number }
 export interface SizeEstimate { target: string; quant: string; flashBytes: number; ramBytes: number; arenaBytes: number; note: string }
-export interface InspectReport { model: string; modelType: string; source: string; parameters: number; macs: number; layers: InspectLayer[]; estimates: SizeEstimate[]; backendsReady: boolean }
+export interface InspectReport {
+  model: string; modelType: string; source: string; parameters: number; macs: number; layers: InspectLayer[]; estimates: SizeEstimate[]; backendsReady: boolean;
+  /** MatFormer checkpoints: tokens per sequence the sizes are for, and (with --submodels) every uniform granularity */
+  matformer?: { sequenceLength: number; granularities: number[]; submodels?: SubmodelInfo[] };
+}
+export interface InspectOptions {
+  /** MatFormer: list size and MACs of every uniform granularity */
+  submodels?: boolean;
+  /** MatFormer: tokens per sequence (default: the model's maximum) */
+  sequenceLength?: number;
+}
 
 // Code-size constants measured on the generated C (arm-none-eabi-gcc -O2) and the WASM kernels; a
 // compile for the real target reports exact numbers.
@@ -39,13 +52,14 @@ function graphEstimate(g: Graph, quant: 'float32' | 'int8'): { arenaBytes: numbe
 
 type Quant = 'float32' | 'int8' | 'int4';
 
-function sizedPrograms(g: Graph): Record<Quant, Program> {
+/** gq: the graph the int8 lowering takes (MatFormer: packed with int8 embedding tables), default g. */
+function sizedPrograms(g: Graph, gq: Graph = g): Record<Quant, Program> {
   // Arena and constant sizes depend only on shapes, so any calibration range will do here.
   const ranges = new Map<string, { min: number; max: number }>();
-  for (const v of g.values.keys()) ranges.set(v, { min: -1, max: 1 });
-  for (const n of g.nodes) ranges.set(`${n.name}:preact`, { min: -1, max: 1 });
+  for (const v of gq.values.keys()) ranges.set(v, { min: -1, max: 1 });
+  for (const n of gq.nodes) ranges.set(`${n.name}:preact`, { min: -1, max: 1 });
   const calib = { ranges, traces: [] };
-  return { float32: lowerFloat(g), int8: lowerInt8(g, calib, 8), int4: lowerInt8(g, calib, 4) };
+  return { float32: lowerFloat(g), int8: lowerInt8(gq, calib, 8), int4: lowerInt8(gq, calib, 4) };
 }
 
 /** C stores per-channel requantization compactly: int32 bias + uint16 multiplier mantissa + int8 shift. */
@@ -55,15 +69,20 @@ function cConstBytes(p: Program): number {
   return n;
 }
 
-export function inspectModel(path: string): InspectReport {
-  const g = importCheckpoint(path);
+export function inspectModel(path: string, opts: InspectOptions = {}): InspectReport {
+  let g = importCheckpoint(path);
+  const isMat = !!matformerMeta(g);
+  if (!isMat && opts.submodels) fail(`${path}: --submodels needs a MatFormer checkpoint ("matformer": {"granularities": [...]} in config.json); this is a ${g.modelType} model`);
+  if (!isMat && opts.sequenceLength !== undefined) fail(`${path}: --sequence-length applies to MatFormer checkpoints only; this is a ${g.modelType} model`);
+  if (isMat && opts.sequenceLength !== undefined && opts.sequenceLength !== matformerMeta(g)!.sequenceLength) g = importMatformerCheckpoint(path, { sequenceLength: opts.sequenceLength });
   const layers = g.nodes.map((n) => ({
     name: n.name, op: n.op, activation: (n.attrs as { activation?: string; fn?: string }).activation ?? (n.attrs as { fn?: string }).fn ?? '',
     input: g.values.get(n.inputs[0])!.shape, output: g.values.get(n.outputs[0])!.shape,
     parameters: nodeParameters(n), macs: nodeMacs(g, n),
   }));
   const lowerable = g.nodes.every((n) => !!opDef(n.op, n.name).lowerFloat);
-  const progs = lowerable ? sizedPrograms(g) : null;
+  // MatFormer graphs (several inputs/outputs) lower in their packed form (passes/matformer.ts)
+  const progs = lowerable ? (isMat ? sizedPrograms(packForLowering(g), packForLowering(g, { int8: true })) : sizedPrograms(g)) : null;
   const estimates: SizeEstimate[] = [];
   for (const quant of ['float32', 'int8', 'int4'] as const) {
     const p = progs?.[quant];
@@ -76,7 +95,12 @@ export function inspectModel(path: string): InspectReport {
       estimates.push({ target, quant, flashBytes: C_CODE_BYTES_BASE + C_CODE_BYTES_PER_LAYER * g.nodes.length + cw, ramBytes: arenaBytes + STACK_BYTES, arenaBytes, note: 'model code + constants; RAM = arena + stack' });
     }
   }
-  return { model: g.name, modelType: g.modelType, source: path, parameters: parameterCount(g), macs: macCount(g), layers, estimates, backendsReady: lowerable };
+  const meta = matformerMeta(g);
+  return {
+    model: g.name, modelType: g.modelType, source: path, parameters: meta ? matformerParameterCount(g) : parameterCount(g), macs: meta ? matformerMacs(g) : macCount(g),
+    layers, estimates, backendsReady: lowerable,
+    ...(meta ? { matformer: { sequenceLength: meta.sequenceLength, granularities: meta.granularities, ...(opts.submodels ? { submodels: listSubmodels(g) } : {}) } } : {}),
+  };
 }
 
 export function formatInspect(r: InspectReport): string {
@@ -86,6 +110,14 @@ export function formatInspect(r: InspectReport): string {
   if (r.backendsReady === false) lines.push('note: the C and WASM backends do not lower this model family yet; sizes below are estimates from the graph', '');
   const est = [['target', 'quant', 'flash bytes', 'RAM bytes', 'arena bytes'], ...r.estimates.map((e) => [e.target, e.quant, String(e.flashBytes), String(e.ramBytes), String(e.arenaBytes)])];
   lines.push('size estimates (flash = code + constants; RAM = arena + stack/IO):', ...table(est));
+  const m = r.matformer;
+  if (m) {
+    lines.push('', `MatFormer: ${m.sequenceLength} tokens per sequence, FFN granularities ${m.granularities.join(', ')} (compile one with --submodel uniform:M, mix:M1,M2,... or budget:flash=..,ram=..)`);
+    if (m.submodels) {
+      const rows = [['sub-model', 'FFN widths', 'params', 'MACs', 'int8 flash B', 'int8 RAM B'], ...m.submodels.map((s) => [s.spec, `[${s.widths.join(',')}]`, String(s.parameters), String(s.macs), String(s.flashBytes), String(s.ramBytes)])];
+      lines.push('sub-models (flash = int8 constants, RAM = int8 arena):', ...table(rows));
+    }
+  }
   return lines.join('\n');
 }
 

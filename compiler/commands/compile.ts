@@ -9,6 +9,17 @@ function formatCompile(r: CompileReport, out: string): string {
     `compiled ${r.model} (${r.modelType}) -> ${out}  [target ${r.target}, ${r.quant}]`,
     `  parameters ${r.parameters}, MACs/inference ${r.macs}, constants ${r.weightBytes} B, arena ${r.arenaBytes} B, ${r.compileMs} ms`,
   ];
+  const m = r.matformer;
+  if (m) {
+    const s = m.submodel;
+    if (s) {
+      lines.push(`  sub-model ${s.request}${s.request !== s.spec ? ` -> ${s.spec}` : ''}: FFN widths [${s.widths.join(', ')}] (granularities ${m.granularities.join(', ')})${s.candidates !== undefined ? `, best of ${s.candidates} compared` : ''}`);
+      lines.push(`  predicted int8: flash ${s.predictedFlashBytes} B (constants), RAM ${s.predictedRamBytes} B (arena); ${s.parameters} parameters, ${s.macs} MACs`);
+    } else {
+      lines.push(`  MatFormer: full model, FFN widths [${m.widths.join(', ')}] (granularities ${m.granularities.join(', ')}; pick one with --submodel)`);
+    }
+    lines.push(`  inputs ${m.packing.inputNames.join(', ')} [${m.packing.tokens}] -> outputs ${m.packing.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ')}`);
+  }
   if (r.calibration) {
     const c = r.calibration;
     lines.push(`  calibration: ${c.samples} samples from ${c.file} (${c.method}${c.percentile ? ` ${c.percentile}%` : ''})`, '  per-layer quantization error vs float reference:');
@@ -35,12 +46,15 @@ export function register(y: Argv): Argv {
       .option('calib', { type: 'string', describe: 'calibration set (safetensors, [N, ...input shape])' })
       .option('calib-method', { choices: ['minmax', 'percentile'] as const, default: 'minmax' as const })
       .option('percentile', { type: 'number', default: 99.99, describe: 'share of values kept in range with --calib-method percentile' })
+      .option('submodel', { type: 'string', describe: 'MatFormer: uniform:M, mix:M1,M2,... (one FFN width per layer) or budget:flash=SIZE,ram=SIZE[,macs=N]' })
+      .option('sequence-length', { type: 'number', describe: 'MatFormer: tokens per sequence (default: the calibration file\'s, else the model maximum)' })
       .option('json', { type: 'boolean', describe: 'print the report as JSON' }),
     async (a) => {
       const bar = !a.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} samples', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       const { report } = await compileModel(a.model, {
         target: a.target, quant: a.quant, out: a.out, calib: a.calib, calibMethod: a['calib-method'], percentile: a.percentile,
+        submodel: a.submodel, sequenceLength: a['sequence-length'],
         onCalibProgress: (done, total) => { if (!bar) return; if (!started) { bar.start(total, 0); started = true; } bar.update(done); if (done === total) bar.stop(); },
       });
       console.log(a.json ? JSON.stringify(report, null, 2) : formatCompile(report, a.out));

@@ -221,7 +221,11 @@ export function packingOf(g: Graph): Packing {
 
 /** One packed program input from the graph inputs by name (each [T]). */
 export function packFeeds(g: Graph, feeds: Record<string, Float32Array | Int32Array | number[]>): Float32Array {
-  const p = packingOf(g);
+  return packFeedsFor(packingOf(g), feeds);
+}
+
+/** packFeeds from a Packing alone (e.g. the one a compiled folder's tinyforge.json records). */
+export function packFeedsFor(p: Packing, feeds: Record<string, Float32Array | Int32Array | number[]>): Float32Array {
   const x = new Float32Array(p.inputNames.length * p.tokens);
   p.inputNames.forEach((name, i) => {
     const v = feeds[name];
@@ -234,7 +238,11 @@ export function packFeeds(g: Graph, feeds: Record<string, Float32Array | Int32Ar
 
 /** Splits a packed program output back into the graph outputs by name. */
 export function unpackOutputs(g: Graph, y: Float32Array): Record<string, Float32Array> {
-  const p = packingOf(g);
+  return unpackOutputsFor(packingOf(g), y);
+}
+
+/** unpackOutputs from a Packing alone. */
+export function unpackOutputsFor(p: Packing, y: Float32Array): Record<string, Float32Array> {
   return Object.fromEntries(p.outputs.map((o) => [o.name, y.slice(o.offset, o.offset + o.length)]));
 }
 
@@ -257,6 +265,96 @@ export function readPackedSamples(file: string, g: Graph): Float32Array[] {
   return Array.from({ length: N }, (_, s) => {
     const x = new Float32Array(cols.length * T);
     cols.forEach((c, i) => x.set(c.data.subarray(s * T, (s + 1) * T), i * T));
+    return x;
+  });
+}
+
+/** HF defaults for inputs a caller may leave out: no padding, segment 0. */
+const INPUT_DEFAULTS: Record<string, number> = { attention_mask: 1, token_type_ids: 0 };
+/** Ids and masks are exact integers: anything else is a wrong file, not a rounding question. */
+const ID_LIMIT = 2 ** 24;
+
+export interface HfInputs {
+  /** packed program inputs, one per sample */
+  samples: Float32Array[];
+  /** tokens per sample in the file (<= packing.tokens; shorter sequences are padded with mask 0) */
+  tokens: number;
+  /** inputs the file did not hold, filled with their HF default */
+  defaulted: string[];
+}
+
+/**
+ * `tinyforge run` inputs by their HF names from a safetensors file: each [N, T'] (or one sample [T']),
+ * I32/I64/float holding exact integers. `input_ids` is required; a missing `attention_mask` means all
+ * ones and a missing `token_type_ids` all zeros (as HF does). T' < T (the compiled length) is padded at
+ * the end with id 0, mask 0 (padding at the end changes no real token's output: keys are masked and
+ * causal queries never see later tokens); T' > T is an error. Other tensors in the file are ignored.
+ */
+export function readHfInputs(file: string, p: Packing): HfInputs {
+  const st = readSafetensors(file);
+  const T = p.tokens;
+  const first = p.inputNames[0];
+  const found = [...st.tensors.keys()];
+  if (!st.tensors.has(first)) fail(`${file}: missing tensor '${first}' (found: ${found.join(', ') || 'none'}); the model takes ${p.inputNames.join(', ')} as [N, ${T}] (or [${T}])`);
+  const shapeOf = (name: string) => st.tensors.get(name)!.shape;
+  const s0 = shapeOf(first);
+  if (s0.length < 1 || s0.length > 2) fail(`${file}: tensor '${first}' has shape ${JSON.stringify(s0)}; expected [N, tokens] or [tokens]`);
+  const N = s0.length === 2 ? s0[0] : 1, Tin = s0[s0.length - 1];
+  if (N === 0 || Tin === 0) fail(`${file}: tensor '${first}' has shape ${JSON.stringify(s0)} and holds no tokens`);
+  if (Tin > T) fail(`${file}: tensor '${first}' has ${Tin} tokens per sample but the model was compiled for ${T}; recompile with --sequence-length ${Tin} (at most the model's maximum) or shorten the input`);
+  const defaulted: string[] = [];
+  const cols = p.inputNames.map((name) => {
+    if (!st.tensors.has(name)) {
+      if (!(name in INPUT_DEFAULTS)) fail(`${file}: missing tensor '${name}'; the model takes ${p.inputNames.join(', ')} as [N, ${T}]`);
+      defaulted.push(name);
+      return new Float32Array(N * Tin).fill(INPUT_DEFAULTS[name]);
+    }
+    const sh = shapeOf(name);
+    if (sh.join(',') !== s0.join(',')) fail(`${file}: tensor '${name}' has shape ${JSON.stringify(sh)} but '${first}' has ${JSON.stringify(s0)}; all inputs must have the same [N, tokens] shape`);
+    const data = toFloat32(st.tensors.get(name)!, name, file);
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (!Number.isInteger(v) || v < 0 || v >= ID_LIMIT) fail(`${file}: tensor '${name}' value ${v} at sample ${Math.floor(i / Tin)}, token ${i % Tin} is not a non-negative integer id below 2^24`);
+    }
+    return data;
+  });
+  const samples = Array.from({ length: N }, (_, s) => {
+    const x = new Float32Array(p.inputNames.length * T); // padding: id 0, type 0, mask 0
+    cols.forEach((c, i) => x.set(c.subarray(s * Tin, (s + 1) * Tin), i * T));
+    return x;
+  });
+  return { samples, tokens: Tin, defaulted };
+}
+
+/** Output tensors by HF name for N packed outputs, [N, ...shape]; with tokens < packing.tokens, the
+ *  per-token outputs (first dimension = packing.tokens) keep only the first `tokens` rows. */
+export function hfOutputs(p: Packing, ys: Float32Array[], tokens = p.tokens): Record<string, { shape: number[]; data: Float32Array }> {
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const o of p.outputs) {
+    const perToken = o.shape.length >= 2 && o.shape[0] === p.tokens;
+    const shape = perToken ? [tokens, ...o.shape.slice(1)] : o.shape;
+    const per = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(ys.length * per);
+    ys.forEach((y, i) => data.set(y.subarray(o.offset, o.offset + per), i * per));
+    out[o.name] = { shape: [ys.length, ...shape], data };
+  }
+  return out;
+}
+
+/** Deterministic valid inputs (ids below the vocabulary, no padding, segment 0) for check vectors. */
+export function syntheticMatformerSamples(g: Graph, count: number): Float32Array[] {
+  const meta = metaOf(g);
+  const emb = g.nodes.find((n) => n.op === 'embedding');
+  const rows = emb ? (emb.attrs as EmbeddingAttrs).word.rows : 1;
+  const T = meta.sequenceLength;
+  return Array.from({ length: count }, (_, s) => {
+    const feeds: Record<string, Float32Array> = {};
+    for (const name of meta.inputNames) {
+      feeds[name] = name === 'input_ids' ? Float32Array.from({ length: T }, (_, t) => (t * 31 + s * 17 + 1) % rows)
+        : new Float32Array(T).fill(INPUT_DEFAULTS[name] ?? 0);
+    }
+    const x = new Float32Array(meta.inputNames.length * T);
+    meta.inputNames.forEach((n, i) => x.set(feeds[n], i * T));
     return x;
   });
 }

@@ -24,8 +24,14 @@
  * with -std=c99 or -ffp-contract=off), so they too give identical bits on every target.
  * roundToInt8(y): NaN -> 0; clamp to [-256, 256]; round half away from zero (f32 add of 0.5, truncate); clamp to int8.
  */
+import type { TfliteStep } from './lower-quantized.js';
+import type { EmbeddingStep } from '../ops/embedding/index.js';
+import type { AttentionStep } from '../ops/attention/index.js';
+import type { RopeStep } from '../ops/rope/index.js';
+import type { ConcatStep, SliceStep } from '../ops/slice/index.js';
+
 export type Space = 'input' | 'output' | 'arena';
-export type DType = 'float32' | 'int8' | 'int32';
+export type DType = 'float32' | 'int8' | 'int16' | 'int32';
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'gelu' | 'linear';
 export const ACTIVATIONS: readonly Activation[] = ['relu', 'tanh', 'sigmoid', 'gelu', 'linear'];
 
@@ -277,7 +283,9 @@ export interface UnscaleSeriesF32Step extends StepBase {
 export type Step = DenseF32Step | DenseS8Step | DenseS4Step | QuantizeStep | DequantizeStep
   | LayerNormS8Step | SoftmaxS8Step | MulS8Step | AddS8Step | AffineS8Step
   | LayerNormF32Step | AffineF32Step | SoftmaxF32Step | BinaryF32Step | TransposeStep | GatherStep | CopyStep
-  | PatchifyF32Step | ScaleSeriesF32Step | UnscaleSeriesF32Step;
+  | PatchifyF32Step | ScaleSeriesF32Step | UnscaleSeriesF32Step
+  | TfliteStep
+  | EmbeddingStep | AttentionStep | RopeStep | SliceStep | ConcatStep;
 
 export interface Program {
   format: 'tinyforge-program/1';
@@ -296,7 +304,7 @@ export interface Program {
 }
 
 export function bytesPerElement(d: DType): number {
-  return d === 'int8' ? 1 : 4;
+  return d === 'int8' ? 1 : d === 'int16' ? 2 : 4;
 }
 
 export function elementCount(shape: readonly number[]): number {

@@ -5,7 +5,9 @@
  *   TF OVERHEAD <ticks>           empty timed region, subtracted from every measurement
  *   I <instructions>              float API (tf_model_run) for the next sample, then
  *   O <hex float bits>...         its outputs
- *   J <instructions> / Q <int8>...  same for the int8 API (int8 programs only)
+ *   J <instructions> / Q <int8>...  same for the int8 API (int8 programs only), or for the integer API
+ *                                 of TFLite programs (TF_MODEL_INT: int8/int16/int32 in and out)
+ * -DTF_HARNESS_INT_ONLY skips the float API (what a TFLM Invoke measures: integer tensors only).
  *   TF STACK <bytes>              peak stack below main's frame (stack painting; includes the timer calls)
  *   TF INSTR_PER_TICK <n>
  *   TF END
@@ -23,10 +25,12 @@ static void put_str(const char *s) {
   while (*s) board_putc(*s++);
 }
 
+#if !defined(TF_HARNESS_INT_ONLY)
 static void put_hex32(uint32_t v) {
   int i;
   for (i = 28; i >= 0; i -= 4) board_putc("0123456789abcdef"[(v >> i) & 0xfu]);
 }
+#endif
 
 static void put_u64(uint64_t v) {
   char buf[21];
@@ -35,7 +39,7 @@ static void put_u64(uint64_t v) {
   while (n) board_putc(buf[--n]);
 }
 
-#if TF_MODEL_INT8
+#if TF_MODEL_INT8 || TF_MODEL_INT
 static void put_i32(int32_t v) {
   if (v < 0) { board_putc('-'); put_u64((uint64_t)(-(int64_t)v)); } else put_u64((uint64_t)v);
 }
@@ -95,6 +99,7 @@ int main(void) {
     uint32_t *p;
     for (p = __stack_limit; p < ceiling; p++) *(volatile uint32_t *)p = STACK_PAINT;
   }
+#if !defined(TF_HARNESS_INT_ONLY)
   tf_model_run(tf_test_in[0], out); /* warm-up */
   for (s = 0; s < tf_test_count; s++) {
     t0 = board_ticks();
@@ -110,7 +115,27 @@ int main(void) {
     }
     board_putc('\n');
   }
-#if TF_MODEL_INT8
+#else
+  (void)out;
+#endif
+#if TF_MODEL_INT
+  {
+    static tf_model_int_out_t iout[TF_MODEL_INT_OUTPUT_SIZE];
+    tf_model_run_int(tf_test_iin[0], iout); /* warm-up */
+    for (s = 0; s < tf_test_count; s++) {
+      t0 = board_ticks();
+      tf_model_run_int(tf_test_iin[s], iout);
+      t1 = board_ticks();
+      put_instr('J', t0, t1, overhead);
+      put_str("Q");
+      for (i = 0; i < TF_MODEL_INT_OUTPUT_SIZE; i++) {
+        board_putc(' ');
+        put_i32((int32_t)iout[i]);
+      }
+      board_putc('\n');
+    }
+  }
+#elif TF_MODEL_INT8
   {
     static int8_t qout[TF_MODEL_INT8_OUTPUT_SIZE];
     tf_model_run_int8(tf_test_qin[0], qout); /* warm-up */

@@ -13,5 +13,5 @@ export const ROUND_S8_HELPER = `static inline int8_t tf_round_s8(float t) {
 
 /** C element type of a data-movement step's buffers. */
 export function cElemType(dtype: string): string {
-  return dtype === 'int8' ? 'int8_t' : dtype === 'int32' ? 'int32_t' : 'float';
+  return dtype === 'int8' ? 'int8_t' : dtype === 'int16' ? 'int16_t' : dtype === 'int32' ? 'int32_t' : 'float';
 }

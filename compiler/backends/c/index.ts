@@ -5,7 +5,7 @@
  */
 import { fail } from '../../errors.js';
 import type { BufferRef, DType, Program, Step } from '../../plan/program.js';
-import { elementCount } from '../../plan/program.js';
+import { bytesPerElement, elementCount } from '../../plan/program.js';
 import { emitDenseF32C, emitDenseS4C, emitDenseS8C, denseS8Kernel } from '../../ops/dense/c.js';
 import { emitDequantizeC, emitQuantizeC } from '../../ops/quantize/c.js';
 import { emitLayerNormF32C, emitLayerNormS8C } from '../../ops/layer-norm/c.js';
@@ -16,7 +16,13 @@ import { emitTransposeC } from '../../ops/transpose/c.js';
 import { emitCopyC, emitGatherC } from '../../ops/reshape/c.js';
 import { emitPatchifyF32C } from '../../ops/patchify/c.js';
 import { emitScaleSeriesF32C, emitUnscaleSeriesF32C } from '../../ops/scaler/c.js';
+import { emitEmbeddingF32C, emitEmbeddingQ8C } from '../../ops/embedding/c.js';
+import { emitAttentionF32C, emitAttentionS8C } from '../../ops/attention/c.js';
+import { emitRopeF32C, emitRopeS8C } from '../../ops/rope/c.js';
+import { emitConcatRowsC, emitSliceRowsC } from '../../ops/slice/c.js';
 import { cFloat, cIdent, cString, type CEmitOptions, type CStepEmission } from './cformat.js';
+import { TFLITE_STEP_TYPES, emitTfliteStepC, isTfliteStep } from './tflite.js';
+import { integerApi, integerApiHeader, integerApiSource } from './tflite-api.js';
 
 export type { CEmitOptions } from './cformat.js';
 
@@ -28,8 +34,10 @@ export interface CSources {
 /** Extra flash the 'auto' policy allows for pre-extended (int16) weights. */
 const AUTO_INT16_EXTRA_BYTES = 32 * 1024;
 
-/** in, out and aux element types per op ('same' = data movement: float32 or int8, in = out = aux). */
-const STEP_TYPES: Record<Step['op'], [DType, DType, DType[]] | 'same'> = {
+/** in, out and aux element types per op ('same' = data movement: float32 or int8, in = out = aux;
+ *  a function = types that depend on the step, e.g. a variable number of aux operands). */
+const STEP_TYPES: Record<Step['op'], [DType, DType, DType[]] | 'same' | 'ext' | ((s: Step) => [DType, DType, DType[]])> = {
+  ...TFLITE_STEP_TYPES, // TensorFlow Lite steps ('ext': element types checked by the op's emitter)
   quantize: ['float32', 'int8', []],
   dequantize: ['int8', 'float32', []],
   dense_s8: ['int8', 'int8', []],
@@ -51,11 +59,22 @@ const STEP_TYPES: Record<Step['op'], [DType, DType, DType[]] | 'same'> = {
   patchify_f32: ['float32', 'float32', []],
   scale_series_f32: ['float32', 'float32', ['float32', 'float32']],
   unscale_series_f32: ['float32', 'float32', ['float32', 'float32']],
+  // MatFormer: embedding ids (and optional token-type ids) are float32; slice/concat move either type
+  embedding_f32: (s) => ['float32', 'float32', (s.aux ?? []).map((): DType => 'float32')],
+  embedding_q8: (s) => ['float32', 'float32', (s.aux ?? []).map((): DType => 'float32')],
+  attention_f32: ['float32', 'float32', ['float32', 'float32', 'float32']],
+  attention_s8: ['int8', 'int8', ['int8', 'int8', 'int8']],
+  rope_f32: ['float32', 'float32', []],
+  rope_s8: ['int8', 'int8', []],
+  slice_rows: 'same',
+  concat_rows: (s) => [s.in.dtype === 'int8' ? 'int8' : 'float32', s.in.dtype === 'int8' ? 'int8' : 'float32', (s.aux ?? []).map((): DType => (s.in.dtype === 'int8' ? 'int8' : 'float32'))],
 };
 
 function checkTypes(step: Step): void {
-  const t = STEP_TYPES[step.op] ?? fail(`${step.name}: unknown op '${(step as Step).op}'`);
+  const t0 = STEP_TYPES[step.op] ?? fail(`${step.name}: unknown op '${(step as Step).op}'`);
+  const t = typeof t0 === 'function' ? t0(step) : t0;
   const aux = step.aux ?? [];
+  if (t === 'ext') return;
   if (t === 'same') {
     if ((step.in.dtype !== 'float32' && step.in.dtype !== 'int8') || step.out.dtype !== step.in.dtype || aux.length) {
       fail(`${step.name}: ${step.op} moves float32 or int8 data of one type`);
@@ -67,22 +86,22 @@ function checkTypes(step: Step): void {
   if (aux.length !== taux.length || aux.some((a, k) => a.dtype !== taux[k])) fail(`${step.name}: ${step.op} expects aux operands [${taux.join(', ')}]`);
 }
 
-const C_TYPE: Record<DType, string> = { float32: 'float', int8: 'int8_t', int32: 'int32_t' };
+const C_TYPE: Record<DType, string> = { float32: 'float', int8: 'int8_t', int16: 'int16_t', int32: 'int32_t' };
 
 function resolveDspWeights(program: Program, opts: CEmitOptions): 'int8' | 'int16' {
   const mode = opts.dspWeights ?? 'auto';
   if (mode !== 'auto') return mode;
   let extra = 0;
-  for (const s of program.steps) if (s.op === 'dense_s8') extra += s.weights.length;
+  for (const s of program.steps) if (s.op === 'dense_s8' || s.op === 'conv_s8') extra += s.weights.length;
   return extra <= AUTO_INT16_EXTRA_BYTES ? 'int16' : 'int8';
 }
 
 /** Pointer expression for a buffer as seen from inside tf_model_run / tf_model_run_int8. */
 function ptr(ref: BufferRef, where: string): string {
-  const unit = ref.dtype === 'int8' ? 1 : 4;
+  const unit = bytesPerElement(ref.dtype);
   if (ref.offset % unit) fail(`${where}: ${ref.space} offset ${ref.offset} is not aligned for ${ref.dtype}`);
   if (ref.space === 'arena') {
-    const member = ref.dtype === 'int8' ? 'b' : ref.dtype === 'float32' ? 'f' : 'i';
+    const member = ref.dtype === 'int8' ? 'b' : ref.dtype === 'int16' ? 'h' : ref.dtype === 'float32' ? 'f' : 'i';
     return `tf_arena.${member} + ${ref.offset / unit}`;
   }
   if (ref.dtype !== 'float32') fail(`${where}: the ${ref.space} space holds float32, not ${ref.dtype}`);
@@ -91,8 +110,8 @@ function ptr(ref: BufferRef, where: string): string {
 
 function overlaps(a: BufferRef, b: BufferRef): boolean {
   if (a.space !== b.space) return false;
-  const aEnd = a.offset + a.length * (a.dtype === 'int8' ? 1 : 4);
-  const bEnd = b.offset + b.length * (b.dtype === 'int8' ? 1 : 4);
+  const aEnd = a.offset + a.length * bytesPerElement(a.dtype);
+  const bEnd = b.offset + b.length * bytesPerElement(b.dtype);
   return a.offset < bEnd && b.offset < aEnd;
 }
 
@@ -118,7 +137,17 @@ function emitStep(step: Step, fn: string, target: CEmitOptions['target'], dsp: '
     case 'patchify_f32': return emitPatchifyF32C(step, fn);
     case 'scale_series_f32': return emitScaleSeriesF32C(step, fn);
     case 'unscale_series_f32': return emitUnscaleSeriesF32C(step, fn);
-    default: return fail(`${(step as Step).name}: op '${(step as Step).op}' has no C emitter`);
+    case 'embedding_f32': return emitEmbeddingF32C(step, fn);
+    case 'embedding_q8': return emitEmbeddingQ8C(step, fn);
+    case 'attention_f32': return emitAttentionF32C(step, fn);
+    case 'attention_s8': return emitAttentionS8C(step, fn);
+    case 'rope_f32': return emitRopeF32C(step, fn);
+    case 'rope_s8': return emitRopeS8C(step, fn);
+    case 'slice_rows': return emitSliceRowsC(step, fn);
+    case 'concat_rows': return emitConcatRowsC(step, fn);
+    default:
+      if (isTfliteStep(step)) return emitTfliteStepC(step, fn, target, dsp);
+      return fail(`${(step as Step).name}: op '${(step as Step).op}' has no C emitter`);
   }
 }
 
@@ -148,10 +177,10 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
   const bodies: string[] = [];
   for (const step of program.steps) {
     checkTypes(step);
-    if (overlaps(step.in, step.out)) fail(`${step.name}: input and output buffers overlap`);
+    if (overlaps(step.in, step.out) && step.op !== 'const_fill') fail(`${step.name}: input and output buffers overlap`);
     for (const a of step.aux ?? []) if (overlaps(a, step.out)) fail(`${step.name}: an aux operand overlaps the output`);
     for (const ref of [step.in, step.out, ...(step.aux ?? [])]) {
-      const bytes = ref.offset + ref.length * (ref.dtype === 'int8' ? 1 : 4);
+      const bytes = ref.offset + ref.length * bytesPerElement(ref.dtype);
       const cap = ref.space === 'arena' ? arenaBytes : 4 * (ref.space === 'input' ? inSize : outSize);
       if (bytes > cap) fail(`${step.name}: buffer ends at byte ${bytes}, past the ${ref.space} (${cap} bytes)`);
     }
@@ -204,6 +233,14 @@ ${body}  memcpy(out, ${ptr(i8out, 'int8Output')}, ${i8out.length});
     includes.add('string.h');
   }
 
+  // integer API of TensorFlow Lite programs (the file's own int8 / int16 / int32 tensors)
+  const intApi = integerApi(program);
+  let intApiSource = '';
+  if (intApi) {
+    intApiSource = '\n' + integerApiSource(intApi, (i) => call(i), (r, w) => ptr(r, w));
+    includes.add('string.h');
+  }
+
   const guard = 'TF_MODEL_H';
   const quantDefs = (p: string, q?: { scale: number; zeroPoint: number }) =>
     q ? `#define TF_MODEL_${p}_SCALE ${cFloat(q.scale)} /* ${q.scale} */\n#define TF_MODEL_${p}_ZERO_POINT (${q.zeroPoint})\n` : '';
@@ -232,7 +269,7 @@ ${quantDefs('INPUT', inQ)}${quantDefs('OUTPUT', outQ)}` : ''}
 int tf_model_run(const float *in, float *out);
 ${isInt8 ? `/* int8 API: quantized input -> quantized output (skips the float quantize/dequantize). Returns 0. */
 int tf_model_run_int8(const int8_t *in, int8_t *out);
-` : ''}
+` : ''}${intApi ? integerApiHeader(intApi) : '#define TF_MODEL_INT 0\n'}
 #ifdef __cplusplus
 }
 #endif
@@ -256,11 +293,20 @@ ${incs.map((h) => `#include <${h}>`).join('\n')}
 static union {
   int8_t b[${arenaBytes}];
   float f[${arenaBytes / 4}];
+  int16_t h[${arenaBytes / 2}];
   int32_t i[${arenaBytes / 4}];
 } tf_arena TF_ALIGNED16;
 
+/* Shared helpers: a model may use only part of a helper group (e.g. add_s8 without mul_s8). */
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
 ${[...helpers.values()].join('\n')}
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 ${bodies.join('\n')}
-${run}${runInt8 ? '\n' + runInt8 : ''}`;
+${run}${runInt8 ? '\n' + runInt8 : ''}${intApiSource}`;
   return { 'model.h': header, 'model.c': source };
 }

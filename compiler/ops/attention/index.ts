@@ -37,8 +37,8 @@ import { roundToInt8 } from '../../quant/fixedpoint.js';
 import { softmaxTable } from '../softmax/index.js';
 import { registerOp, registerStep } from '../registry.js';
 
-/** These step kinds join the Step union of plan/program.ts with their C/WASM emitters; until then they
- *  are registered and returned through a cast (the TS executor dispatches by op name). */
+/** These step kinds are in plan/program.ts's Step union (C emitters in ./c.ts; no WASM emitters yet).
+ *  They are registered and returned through these casts because they are declared here, beside the op. */
 const registerExtraStep = <S extends { op: string }>(op: S['op'], run: (s: S, mem: ProgramMemory) => void) => registerStep(op as never, run as never);
 const asStep = <S extends { op: string }>(s: S): Step => s as unknown as Step;
 
@@ -127,7 +127,10 @@ registerOp<AttentionAttrs>('attention', {
   },
   lowerInt8: (n, ctx) => {
     const f = Math.fround;
-    const [q, k, v, mask] = n.inputs.map((x) => ctx.read(x));
+    // the mask first: reading it may insert a quantize step, and q/k/v read before that step would end
+    // their lifetimes one step too early (the planner could then put the output over them)
+    const mask = ctx.read(n.inputs[3]);
+    const [q, k, v] = n.inputs.slice(0, 3).map((x) => ctx.read(x));
     const [pq, pk, pv, pm] = n.inputs.map((x) => ctx.params(x));
     const po = ctx.params(n.outputs[0]);
     const c = (pq.scale * pk.scale) / Math.sqrt(n.attrs.headDim);

@@ -16,8 +16,8 @@ import type { BufferRef, Step } from '../../plan/program.js';
 import { roundToInt8 } from '../../quant/fixedpoint.js';
 import { registerOp, registerStep } from '../registry.js';
 
-/** These step kinds join the Step union of plan/program.ts with their C/WASM emitters; until then they
- *  are registered and returned through a cast (the TS executor dispatches by op name). */
+/** These step kinds are in plan/program.ts's Step union (C emitters in ./c.ts; no WASM emitters yet).
+ *  They are registered and returned through these casts because they are declared here, beside the op. */
 const registerExtraStep = <S extends { op: string }>(op: S['op'], run: (s: S, mem: ProgramMemory) => void) => registerStep(op as never, run as never);
 const asStep = <S extends { op: string }>(s: S): Step => s as unknown as Step;
 

@@ -15,6 +15,8 @@ import { elementCount } from '../../../compiler/plan/program.js';
 import { emitC, type CEmitOptions } from '../../../compiler/backends/c/index.js';
 import { cFloat, cList } from '../../../compiler/backends/c/cformat.js';
 import { parseOutputLines, quantizeInputs } from '../../../compiler/backends/c/host.js';
+import { integerApi } from '../../../compiler/backends/c/tflite-api.js';
+import { quantizeIntInput } from '../../../compiler/backends/c/tflite-host.js';
 import type { McuRunResult } from '../../../compiler/backends/types.js';
 
 const run = promisify(execFile);
@@ -30,6 +32,14 @@ export interface QemuRunOptions {
   /** extra compiler flags, e.g. ['-DTF_NO_ASM'] */
   cflags?: string[];
   timeoutMs?: number;
+  /**
+   * TFLite programs with an integer API (compiler/backends/c/tflite-api.ts): the samples in the file's
+   * integer input type (e.g. seanet `*_input0_int16.csv`), one per float sample; default: the float
+   * samples quantized with the input's scale and zero point.
+   */
+  intInputs?: ArrayLike<number>[];
+  /** run only the integer API (TF_HARNESS_INT_ONLY: the float API is not linked; outputs stay empty) */
+  intOnly?: boolean;
 }
 
 export interface QemuRunResult extends McuRunResult {
@@ -37,6 +47,13 @@ export interface QemuRunResult extends McuRunResult {
   instructionsInt8?: number[];
   /** flash of model.o alone (.text + .rodata + .data) */
   modelFlashBytes: number;
+  /** .rodata of model.o (weights, biases, requantization tables) */
+  modelRodataBytes: number;
+  /** .rodata of the compiled-in test vectors (not part of a deployed model) */
+  vectorBytes: number;
+  /** TFLite programs: the integer API's outputs (file's output dtype) and instructions per call */
+  outputsInt?: number[][];
+  instructionsInt?: number[];
   uart: string;
 }
 
@@ -58,9 +75,15 @@ function repoRoot(): string {
 }
 
 /** The C file with the compiled-in test vectors (float samples, and their int8 quantization). */
-export function testVectorsC(program: Program, inputs: Float32Array[]): string {
+export function testVectorsC(program: Program, inputs: Float32Array[], intInputs?: ArrayLike<number>[]): string {
   const q = quantizeInputs(program, inputs);
   let s = `#include "test_vectors.h"\n\nconst int32_t tf_test_count = ${inputs.length};\n`;
+  const api = integerApi(program);
+  if (api) {
+    const iin = intInputs ?? inputs.map((x) => quantizeIntInput(program, x));
+    if (iin.length !== inputs.length || iin.some((v) => v.length !== api.input.length)) fail(`integer inputs: ${iin.length} samples of ${api.input.length} values expected`);
+    s += `#if TF_MODEL_INT\nconst tf_model_int_in_t tf_test_iin[${inputs.length}][TF_MODEL_INT_INPUT_SIZE] = {\n${iin.map((x) => `{\n${cList(x, (v) => (v === -2147483648 ? '(-2147483647 - 1)' : String(v)))}\n}`).join(',\n')}\n};\n#endif\n`;
+  }
   s += `const float tf_test_in[${inputs.length}][TF_MODEL_INPUT_SIZE] = {\n${inputs.map((x) => `{\n${cList(x, cFloat, 6)}\n}`).join(',\n')}\n};\n`;
   if (q) s += `#if TF_MODEL_INT8\nconst int8_t tf_test_qin[${inputs.length}][TF_MODEL_INT8_INPUT_SIZE] = {\n${q.map((x) => `{\n${cList(x)}\n}`).join(',\n')}\n};\n#endif\n`;
   return s;
@@ -89,10 +112,10 @@ export async function runOnQemu(program: Program, inputs: Float32Array[], opts: 
     const src = emitC(program, { target: opts.emit ?? 'cortex-m4f', dspWeights: opts.dspWeights });
     writeFileSync(join(dir, 'model.h'), src['model.h']);
     writeFileSync(join(dir, 'model.c'), src['model.c']);
-    writeFileSync(join(dir, 'test_vectors.c'), testVectorsC(program, inputs));
+    writeFileSync(join(dir, 'test_vectors.c'), testVectorsC(program, inputs, opts.intInputs));
 
     const cflags = ['-O2', '-std=c99', '-Wall', '-Wextra', '-Werror', '-ffp-contract=off', '-ffunction-sections', '-fdata-sections',
-      ...board.cflags, `-I${dir}`, `-I${harnessDir}`, `-I${boardDir}`, ...(opts.cflags ?? [])];
+      ...board.cflags, `-I${dir}`, `-I${harnessDir}`, `-I${boardDir}`, ...(opts.intOnly ? ['-DTF_HARNESS_INT_ONLY'] : []), ...(opts.cflags ?? [])];
     const units = [join(dir, 'model.c'), join(dir, 'test_vectors.c'), join(harnessDir, 'harness.c'), ...board.sources.map((f) => join(boardDir, f))];
     const objs: string[] = [];
     const gcc = async (args: string[]) => {
@@ -114,6 +137,17 @@ export async function runOnQemu(program: Program, inputs: Float32Array[], opts: 
       const m = /^(\.(?:text|rodata|data)\S*)\s+(\d+)/.exec(line.trim());
       return m ? n + Number(m[2]) : n;
     }, 0);
+    const rodata = (text: string) => text.split('\n').reduce((n, line) => {
+      const m = /^(\.rodata\S*)\s+(\d+)/.exec(line.trim());
+      return m ? n + Number(m[2]) : n;
+    }, 0);
+    const modelRodataBytes = rodata(modelSize);
+    // the test vectors actually linked (the float ones are dropped with TF_HARNESS_INT_ONLY)
+    const { stdout: syms } = await run('arm-none-eabi-nm', ['-S', elf]);
+    const vectorBytes = syms.split('\n').reduce((n, line) => {
+      const m = /^[0-9a-f]+ ([0-9a-f]+) \S (tf_test_(?:in|qin|iin))$/.exec(line.trim());
+      return m ? n + parseInt(m[1], 16) : n;
+    }, 0);
 
     let uart: string;
     try {
@@ -129,11 +163,22 @@ export async function runOnQemu(program: Program, inputs: Float32Array[], opts: 
     const num = (tag: string) => Number(lines.find((l) => l.startsWith(tag))?.slice(tag.length).trim() ?? NaN);
     const instructions = lines.filter((l) => l.startsWith('I ')).map((l) => Number(l.slice(2)));
     const instructionsInt8 = lines.filter((l) => l.startsWith('J ')).map((l) => Number(l.slice(2)));
-    const res = parseOutputLines(lines, program, inputs.length);
+    const api = integerApi(program);
+    let res: ReturnType<typeof parseOutputLines> = { outputs: [] };
+    let outputsInt: number[][] | undefined;
+    if (api) {
+      outputsInt = lines.filter((l) => l.startsWith('Q')).map((l) => l.trim().split(/\s+/).slice(1).map(Number));
+      if (outputsInt.length !== inputs.length || outputsInt.some((o) => o.length !== api.output.length)) fail(`firmware returned ${outputsInt.length} of ${inputs.length} integer outputs`);
+      if (!opts.intOnly) {
+        const o = parseOutputLines(lines.filter((l) => !l.startsWith('Q')), { ...program, quant: 'float32' }, inputs.length);
+        res = { outputs: o.outputs, ...(api.output.dtype === 'int8' ? { outputsQ: outputsInt.map((v) => Int8Array.from(v)) } : {}) };
+      }
+    } else res = parseOutputLines(lines, program, inputs.length);
     const arenaBytes = Number(/#define TF_MODEL_ARENA_BYTES (\d+)/.exec(src['model.h'])![1]);
     const stackBytes = num('TF STACK ');
     return {
-      ...res, instructions, ...(instructionsInt8.length ? { instructionsInt8 } : {}),
+      ...res, instructions, ...(instructionsInt8.length ? (api ? { instructionsInt: instructionsInt8 } : { instructionsInt8 }) : {}),
+      ...(outputsInt ? { outputsInt } : {}), modelRodataBytes, vectorBytes,
       flashBytes, modelFlashBytes, arenaBytes, stackBytes, ramBytes: arenaBytes + stackBytes, uart,
     };
   } finally {

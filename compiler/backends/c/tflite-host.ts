@@ -1,0 +1,118 @@
+/**
+ * Runs the generated C of a TensorFlow Lite program on the build machine through both APIs: the
+ * float API (tf_model_run) on float samples and the integer API (tf_model_run_int, the file's own
+ * int8 / int16 / int32 tensors, e.g. TFLM's `*_input0_int16.csv`) on integer samples.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fail } from '../../errors.js';
+import type { Program } from '../../plan/program.js';
+import { elementCount } from '../../plan/program.js';
+import { HOST_CFLAGS, type CHostOptions } from './host.js';
+import { emitC } from './index.js';
+import { integerApi } from './tflite-api.js';
+import { INT_LIMITS } from './tflite-helpers.js';
+
+const run = promisify(execFile);
+
+/** A float sample quantized to the integer API's input type (TFLM AffineQuantize: round half away from zero, clamp). */
+export function quantizeIntInput(program: Program, x: ArrayLike<number>): number[] {
+  const api = integerApi(program) ?? fail(`'${program.name}' has no integer API`);
+  const [lo, hi] = INT_LIMITS[api.input.dtype];
+  const f = Math.fround, scale = f(api.inScale);
+  return Array.from({ length: api.input.length }, (_, i) => {
+    const t = f(f(x[i]) / scale);
+    const r = Number.isNaN(t) ? 0 : !Number.isFinite(t) ? (t > 0 ? hi : lo) : t >= 0 ? Math.floor(t + 0.5) : -Math.floor(0.5 - t);
+    const v = r + api.inZeroPoint;
+    return v < lo ? lo : v > hi ? hi : v;
+  });
+}
+
+const HARNESS = `/* tinyforge TFLite host harness: argv[1] = samples (float inputs as float32, then integer inputs as int32), argv[2] = float count, argv[3] = integer count */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+
+int main(int argc, char **argv) {
+  static float in[TF_MODEL_INPUT_SIZE], out[TF_MODEL_OUTPUT_SIZE];
+  long nf, ni, s;
+  int i;
+  FILE *f;
+  if (argc < 4) return 2;
+  f = fopen(argv[1], "rb");
+  if (!f) return 2;
+  nf = atol(argv[2]);
+  ni = atol(argv[3]);
+  for (s = 0; s < nf; s++) {
+    uint32_t bits;
+    if (fread(in, sizeof(float), TF_MODEL_INPUT_SIZE, f) != TF_MODEL_INPUT_SIZE) return 3;
+    if (tf_model_run(in, out) != 0) return 4;
+    printf("O");
+    for (i = 0; i < TF_MODEL_OUTPUT_SIZE; i++) {
+      memcpy(&bits, &out[i], 4);
+      printf(" %08lx", (unsigned long)bits);
+    }
+    printf("\\n");
+  }
+#if TF_MODEL_INT
+  for (s = 0; s < ni; s++) {
+    static int32_t raw[TF_MODEL_INT_INPUT_SIZE];
+    static tf_model_int_in_t qin[TF_MODEL_INT_INPUT_SIZE];
+    static tf_model_int_out_t qout[TF_MODEL_INT_OUTPUT_SIZE];
+    if (fread(raw, 4, TF_MODEL_INT_INPUT_SIZE, f) != TF_MODEL_INT_INPUT_SIZE) return 3;
+    for (i = 0; i < TF_MODEL_INT_INPUT_SIZE; i++) qin[i] = (tf_model_int_in_t)raw[i];
+    if (tf_model_run_int(qin, qout) != 0) return 4;
+    printf("Q");
+    for (i = 0; i < TF_MODEL_INT_OUTPUT_SIZE; i++) printf(" %ld", (long)qout[i]);
+    printf("\\n");
+  }
+#else
+  (void)ni;
+#endif
+  fclose(f);
+  return 0;
+}
+`;
+
+export interface TfliteHostResult {
+  /** float API outputs per float sample */
+  outputs: Float32Array[];
+  /** integer API outputs per integer sample (the file's output dtype) */
+  outputsInt: number[][];
+}
+
+export async function runTfliteOnCHost(program: Program, floatInputs: ArrayLike<number>[], intInputs: ArrayLike<number>[], opts: CHostOptions = {}): Promise<TfliteHostResult> {
+  const inSize = elementCount(program.input.shape);
+  const api = integerApi(program);
+  if (intInputs.length && !api) fail(`'${program.name}' has no integer API (one integer input and one integer output)`);
+  for (const x of floatInputs) if (x.length !== inSize) fail(`float input has ${x.length} values, the model takes ${inSize}`);
+  for (const x of intInputs) if (x.length !== api!.input.length) fail(`integer input has ${x.length} values, the model takes ${api!.input.length}`);
+  const dir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'tinyforge-tfl-'));
+  try {
+    mkdirSync(dir, { recursive: true });
+    const src = emitC(program, { target: opts.target ?? 'c', dspWeights: opts.dspWeights });
+    writeFileSync(join(dir, 'model.h'), src['model.h']);
+    writeFileSync(join(dir, 'model.c'), src['model.c']);
+    writeFileSync(join(dir, 'harness.c'), HARNESS);
+    const parts = [...floatInputs.map((x) => Buffer.from(Float32Array.from(x).buffer)), ...intInputs.map((x) => Buffer.from(Int32Array.from(x).buffer))];
+    writeFileSync(join(dir, 'samples.bin'), Buffer.concat(parts));
+    const exe = join(dir, 'harness');
+    try {
+      await run('gcc', [...HOST_CFLAGS, ...(opts.cflags ?? []), '-o', exe, join(dir, 'harness.c'), join(dir, 'model.c'), '-lm'], { cwd: dir, maxBuffer: 1 << 26 });
+    } catch (e) {
+      fail(`gcc failed on the generated C: ${((e as { stderr?: string }).stderr ?? String(e)).slice(0, 4000)}`);
+    }
+    const { stdout } = await run(exe, [join(dir, 'samples.bin'), String(floatInputs.length), String(intInputs.length)], { cwd: dir, maxBuffer: 1 << 28 });
+    const lines = stdout.split('\n');
+    const outputs = lines.filter((l) => l.startsWith('O')).map((l) => new Float32Array(Uint32Array.from(l.trim().split(/\s+/).slice(1), (h) => parseInt(h, 16)).buffer));
+    const outputsInt = lines.filter((l) => l.startsWith('Q')).map((l) => l.trim().split(/\s+/).slice(1).map(Number));
+    if (outputs.length !== floatInputs.length || outputsInt.length !== intInputs.length) fail(`C run returned ${outputs.length}/${floatInputs.length} float and ${outputsInt.length}/${intInputs.length} integer outputs`);
+    return { outputs, outputsInt };
+  } finally {
+    if (!opts.workDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
