@@ -23,3 +23,33 @@ describe('arena planner reuses buffers by liveness', () => {
     for (const r of reqs) expect(plan.offsets.get(r.id)! % 16).toBe(0);
   });
 });
+
+describe('int8 lowering keeps every input alive through the step that reads it', () => {
+  it('an operand read before a framework-inserted quantize still outlives the op (no output over an input)', async () => {
+    const { inferShapes } = await import('../compiler/ir/graph.js');
+    const { lowerInt8 } = await import('../compiler/plan/lower.js');
+    const { calibrate } = await import('../compiler/quant/calibrate.js');
+    const L = 16, C = 4;
+    const g = {
+      name: 'g', source: 'test', modelType: 'test', values: new Map(),
+      inputs: [{ name: 'x', shape: [L, C], dtype: 'float32' as const }],
+      outputs: [{ name: 'out', shape: [L, C], dtype: 'float32' as const }],
+      nodes: [
+        { op: 'scale_series', name: 'scale', inputs: ['x'], outputs: ['s', 'loc', 'sc'], attrs: { kind: 'std' } },
+        { op: 'dense', name: 'd', inputs: ['s'], outputs: ['y'], attrs: { inFeatures: C, outFeatures: C, activation: 'linear', weights: Float32Array.from({ length: C * C }, (_, i) => ((i * 7) % 5) / 5 - 0.4), bias: new Float32Array(C) } },
+        // y is int8 already; loc exists only as float, so the framework quantizes it right before the add
+        { op: 'add', name: 'a', inputs: ['y', 'loc'], outputs: ['out'], attrs: {} },
+      ],
+    };
+    inferShapes(g);
+    const samples = Array.from({ length: 4 }, (_, k) => Float32Array.from({ length: L * C }, (_, i) => Math.sin(i * 0.3 + k) * (1 + (i % C))));
+    const program = lowerInt8(g, calibrate(g, samples, { method: 'minmax', percentile: 99.99 }));
+    const bytes = (r: { dtype: string; length: number }) => r.length * (r.dtype === 'int8' ? 1 : 4);
+    const overlap = (a: { space: string; offset: number; dtype: string; length: number }, b: typeof a) =>
+      a.space === b.space && a.offset < b.offset + bytes(b) && b.offset < a.offset + bytes(a);
+    for (const s of program.steps) for (const input of [s.in, ...(s.aux ?? [])]) {
+      if (s.op === 'scale_series_f32') continue; // its aux are outputs
+      expect(overlap(s.out, input), `${s.name} writes over its input`).toBe(false);
+    }
+  });
+});

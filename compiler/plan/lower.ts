@@ -111,7 +111,17 @@ export function lowerInt8(g: Graph, calib: Calibration, weightBits: 8 | 4 = 8): 
   const asFloat = new Map<string, Home>(), asInt8 = new Map<string, Home>();
   asFloat.set(inName, { ref: io('input', elementCount(g.inputs[0].shape)) });
   const length = (v: string) => elementCount(g.values.get(v)!.shape);
+  // arena tensors the node being lowered reads: their lifetimes must reach the node's own step, which
+  // comes after any quantize/dequantize the framework inserts for its later inputs
+  let touched: string[] = [];
   const use = (h: Home, at: number) => (h.arenaId ? alloc.read(h.arenaId, at) : h.ref);
+  const operand = (homes: Map<string, Home>, read: (v: string) => BufferRef) => (v: string): BufferRef => {
+    const ref = read(v);
+    const id = homes.get(v)?.arenaId;
+    if (id) touched.push(id);
+    return ref;
+  };
+  const readAtOwnStep = () => { for (const id of touched) alloc.read(id, steps.length - 1); };
   let firstQuantize: BufferRef | undefined;
 
   const readInt8 = (v: string): BufferRef => {
@@ -138,11 +148,12 @@ export function lowerInt8(g: Graph, calib: Calibration, weightBits: 8 | 4 = 8): 
   };
 
   for (const n of g.nodes) {
+    touched = [];
     const def = opDef(n.op, n.name);
     const at = () => steps.length;
     if (def.lowerInt8) {
       const ctx: LowerInt8Ctx = {
-        read: readInt8,
+        read: operand(asInt8, readInt8),
         write: (v) => {
           const ref = alloc.arena(`${v}:q`, 'int8', length(v), at());
           asInt8.set(v, { ref, arenaId: `${v}:q` });
@@ -162,11 +173,12 @@ export function lowerInt8(g: Graph, calib: Calibration, weightBits: 8 | 4 = 8): 
       }
       STEP_VALUE.set(r, n.outputs[0]);
       steps.push(r);
+      readAtOwnStep();
       continue;
     }
     if (!def.lowerFloat) fail(`${g.source}: op '${n.op}' (layer '${n.name}') is not supported by the C and WASM backends yet`);
     const ctx: LowerCtx = {
-      read: readFloat,
+      read: operand(asFloat, readFloat),
       write: (v, dtype) => {
         if (v === outName) { const ref = io('output', length(v)); asFloat.set(v, { ref }); return ref; }
         const ref = alloc.arena(`${v}:f`, dtype, length(v), at());
@@ -178,6 +190,7 @@ export function lowerInt8(g: Graph, calib: Calibration, weightBits: 8 | 4 = 8): 
     const r = def.lowerFloat(n, ctx);
     if (r === 'alias') { asFloat.set(n.outputs[0], asFloat.get(n.inputs[0])!); continue; }
     steps.push(r);
+    readAtOwnStep();
   }
   // the caller's output is float32
   let int8Output: BufferRef | undefined;
