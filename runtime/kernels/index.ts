@@ -10,3 +10,10 @@ export {
   layer_norm_f32, affine_f32, add_f32, mul_f32, softmax_f32, copy_bytes, transpose, gather_bytes, patchify_f32, scale_series_f32,
   unscale_series_f32,
 } from './float_ops';
+export { embedding_f32, embedding_q8, rope_f32, rope_s8, attention_f32, attention_s8 } from './seq_ops';
+export {
+  tfl_conv_int, tfl_depthwise_s8, tfl_im2col_s8, tfl_conv_f32, tfl_transpose_conv_int, tfl_transpose_conv_f32, tfl_binary_int, tfl_binary_f32,
+  tfl_leaky_relu_int, tfl_leaky_relu_f32, tfl_pad, tfl_strided_slice, tfl_quantize_int, tfl_dequantize_int, tfl_requantize, tfl_softmax_s8,
+  tfl_pool, tfl_activation_s8, tfl_activation_f32, tfl_svdf_s8, tfl_svdf_f32, tfl_lstm_f32, tfl_exp, tfl_tanh, tfl_dense_f32_exact,
+  tfl_softmax_f32_exact,
+} from './tflite';

@@ -21,13 +21,15 @@ export interface WasmEmitContext {
   nop(): Expr;
   /** calls a kernel from build/kernels.wasm by its export name (runtime/kernels/index.ts) */
   call(kernel: string, args: Expr[]): Expr;
+  /** several statements run in order (a step made of more than one kernel call; the model linker provides it) */
+  block?(exprs: Expr[]): Expr;
 }
 
-export function bytesOf(a: Int8Array | Int32Array | Float32Array): Uint8Array {
+export function bytesOf(a: Int8Array | Int16Array | Int32Array | Float32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 /** Byte size of one element of a buffer. */
 export function elementBytes(ref: BufferRef): number {
-  return ref.dtype === 'int8' ? 1 : 4;
+  return ref.dtype === 'int8' ? 1 : ref.dtype === 'int16' ? 2 : 4;
 }

@@ -21,8 +21,10 @@ import { emitSoftmaxS8Wasm, emitSoftmaxWasm, softmaxS8ScratchBytes, softmaxScrat
 import { emitTransposeWasm } from '../../ops/transpose/wasm.js';
 import { elementCount, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
 import type { TinyforgeWasmMetadata, TinyforgeTensorMeta } from '../../../runtime/index.js';
-import type { Expr, WasmEmitContext } from './context.js';
+import { elementBytes, type Expr, type WasmEmitContext } from './context.js';
 import { kernelsWasm } from './kernels.js';
+import { emitSequenceStepWasm, linkDecoder, planSequence, sequenceScratchBytes, type SequencePacking } from './sequence.js';
+import { emitTfliteFloatStepWasm, emitTfliteStepWasm, isTfliteProgram, tfliteIntEntry, tfliteScratchBytes } from './tflite.js';
 
 export type { TinyforgeWasmMetadata } from '../../../runtime/index.js';
 export const WASM_METADATA_SECTION = 'tinyforge';
@@ -55,7 +57,9 @@ function emitStep(step: Step, ctx: WasmEmitContext): Expr {
     case 'patchify_f32': return emitPatchifyWasm(step, ctx);
     case 'scale_series_f32': return emitScaleSeriesWasm(step, ctx);
     case 'unscale_series_f32': return emitUnscaleSeriesWasm(step, ctx);
-    default: return fail(`program step '${(step as Step).name}': op '${(step as Step).op}' has no WASM emitter`);
+    case 'embedding_f32': case 'embedding_q8': case 'rope_f32': case 'rope_s8': case 'attention_f32': case 'attention_s8':
+    case 'slice_rows': case 'concat_rows': return emitSequenceStepWasm(step, ctx)!;
+    default: return emitTfliteStepWasm(step, ctx) ?? fail(`program step '${(step as Step).name}': op '${(step as Step).op}' has no WASM emitter`);
   }
 }
 
@@ -63,7 +67,8 @@ function emitStep(step: Step, ctx: WasmEmitContext): Expr {
 export function wasmScratchBytes(step: Step): number {
   if (step.op === 'softmax_f32') return softmaxScratchBytes(step);
   if (step.op === 'softmax_s8') return softmaxS8ScratchBytes(step);
-  return 0;
+  if (step.op === 'attention_f32' || step.op === 'attention_s8') return sequenceScratchBytes(step);
+  return tfliteScratchBytes(step);
 }
 
 /** The steps run_int8 executes: everything except the float boundary (quantize from input, dequantize to output). */
@@ -76,6 +81,9 @@ interface Segment { offset: number; data: Uint8Array }
 export interface EmitWasmOptions {
   /** also export each step as `step<i>` (profiling: time steps one by one after a run()) */
   exportSteps?: boolean;
+  /** MatFormer programs: the packing (compiler/passes/matformer.ts) naming the packed input rows and output parts;
+   *  without it they are read off the program (slice steps `inputs.<name>`, the output concat) */
+  packing?: SequencePacking;
 }
 
 export async function emitWasm(program: Program, options: EmitWasmOptions = {}): Promise<Uint8Array> {
@@ -118,11 +126,15 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
   const scratchBytes = program.steps.reduce((m, s) => Math.max(m, wasmScratchBytes(s)), 0);
   const scratchBase = at;
   at = align(at + scratchBytes, 16);
+  // sequence models: the decoder step's KV cache (compiler/backends/wasm/sequence.ts)
+  const seq = planSequence(program, options.packing);
+  const cacheBase = at;
+  at = align(at + (seq?.decoder?.cacheBytes ?? 0), 16);
   const ioEnd = at;
   const spaceBytes = { input: inLen * 4, output: outLen * 4, arena: program.arenaBytes };
 
   const addr = (ref: BufferRef): number => {
-    const bytes = ref.length * (ref.dtype === 'int8' ? 1 : 4);
+    const bytes = ref.length * elementBytes(ref);
     if (ref.offset < 0 || ref.offset + bytes > spaceBytes[ref.space]) {
       fail(`program ${program.name}: buffer at ${ref.space}+${ref.offset} (${bytes} bytes) lies outside its ${spaceBytes[ref.space]}-byte space; the program file is corrupt`);
     }
@@ -145,6 +157,7 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
     f32: (v) => mod.f32.const(Math.fround(v)),
     f64: (v) => mod.f64.const(v),
     nop: () => mod.nop(),
+    block: (exprs) => (exprs.length ? mod.block(null, exprs, binaryen.none) : mod.nop()),
     call(kernel, args) {
       const fn = kernelFn.get(kernel);
       if (!fn) fail(`build/kernels.wasm has no kernel '${kernel}'; rebuild with npm run build`);
@@ -154,9 +167,10 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
 
   // One function per step, emitted once (constants placed once); run/run_int8 call them and binaryen inlines.
   const stepFn = new Map<Step, string>();
+  const tflite = isTfliteProgram(program); // float steps in the TFLite oracle's own arithmetic (tflite.ts)
   program.steps.forEach((step, i) => {
     const fn = `step${i}_${step.op}`;
-    mod.addFunction(fn, binaryen.none, binaryen.none, [], emitStep(step, ctx));
+    mod.addFunction(fn, binaryen.none, binaryen.none, [], (tflite ? emitTfliteFloatStepWasm(step, ctx) : null) ?? emitStep(step, ctx));
     stepFn.set(step, fn);
     if (options.exportSteps) mod.addFunctionExport(fn, `step${i}`);
   });
@@ -168,9 +182,18 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
     mod.addFunction('run_int8', binaryen.none, binaryen.none, [], body(int8Steps(program)));
     mod.addFunctionExport('run_int8', 'run_int8');
   }
+  // TFLite imports: `run_int` runs the steps between the integer input and output tensors (tflite.ts)
+  const intEntry = tfliteIntEntry(program, addr);
+  if (intEntry) {
+    mod.addFunction('run_int', binaryen.none, binaryen.none, [], body(intEntry.steps));
+    mod.addFunctionExport('run_int', 'run_int');
+  }
+
+  const decode = seq?.decoder ? linkDecoder(mod, program, seq, ctx, cacheBase, segments, emitStep) : undefined;
 
   const globals: Record<string, number> = { input_ptr: base.input, output_ptr: base.output };
   if (isInt8) { globals.int8_input_ptr = addr(program.int8Input!); globals.int8_output_ptr = addr(program.int8Output!); }
+  if (intEntry) Object.assign(globals, intEntry.globals);
   for (const [name, value] of Object.entries(globals)) {
     mod.addGlobal(name, binaryen.i32, false, mod.i32.const(value));
     mod.addGlobalExport(name, name);
@@ -191,6 +214,7 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
     constants: { address: ioEnd, bytes: at - ioEnd },
     memoryBytes,
     functions: isInt8 ? { run: 'run', runInt8: 'run_int8' } : { run: 'run' },
+    ...(seq ? { sequence: { ...seq.meta, ...(decode ? { decode } : {}) } } : {}),
   };
 
   const pages = Math.max(1, Math.ceil(memoryBytes / PAGE));
