@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 export function register(y: Argv): Argv {
   return y
     .command('bench', 'benchmark: dense and TTM models (WASM latency, Cortex-M4F instructions, sizes), MPC rates, flash throughput', (y) => y
-      .option('only', { type: 'string', describe: 'comma-separated sections: dense, ttm, mpc, flash' })
+      .option('only', { type: 'string', describe: 'comma-separated sections: dense, ttm, tflm, tflite-wasm, mpc, flash' })
       .option('json', { type: 'boolean' }),
     async (a) => {
       const { runSuite, SECTIONS } = await import('../../bench/suite.js');
