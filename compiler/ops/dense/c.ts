@@ -699,8 +699,17 @@ static TF_NOINLINE void tf_dense8(const tf_dense8_t *d, const int8_t *x, int8_t 
 }
 `;
 
+/**
+ * Single-row layers up to this many weights take the per-layer four-row kernel: the shared routine
+ * pairs input rows, so a lone row would pay for a dummy second one (about 1.8x the instructions);
+ * the per-layer code costs ~12 B per output channel plus a small routine, which only matters for
+ * large layers, where flash is the tighter budget (e.g. a TTM forecast head).
+ */
+const SINGLE_ROW_PER_LAYER_MAX_WEIGHTS = 65536;
+
 /** The shared dsp-int8 emission, or null when the layer needs the per-layer code. */
 function emitDense8Shared(step: DenseS8Step, fn: string, helpers: Record<string, string>): string | null {
+  if ((step.rows ?? 1) === 1 && step.weights.length <= SINGLE_ROW_PER_LAYER_MAX_WEIGHTS) return null;
   const plan = planDense8(step);
   if (!plan) return null;
   const { inFeatures: n, outFeatures: m } = step;
