@@ -14,8 +14,9 @@ import { register as board } from './commands/board.js';
 import { register as flash } from './commands/flash.js';
 import { register as verify } from './commands/verify.js';
 import { register as mpc } from './commands/mpc.js';
+import { register as exportCmd } from './commands/export.js';
 
-const COMMANDS: Array<(y: Argv) => Argv> = [compile, run, inspect, demo, bench, board, flash, verify, mpc];
+const COMMANDS: Array<(y: Argv) => Argv> = [compile, run, inspect, demo, bench, board, flash, verify, mpc, exportCmd];
 const verbose = process.argv.includes('--verbose');
 
 async function main(): Promise<void> {
