@@ -23,6 +23,8 @@ import { readSafetensors, toFloat32, writeSafetensors } from './io/safetensors.j
 import { macCount, parameterCount, type Graph } from './ir/graph.js';
 import { runReference } from './ir/reference.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
+import { isQuantizedProgram, lowerQuantizedGraph, runQuantizedProgram, type QuantizedProgram } from './plan/lower-quantized.js';
+import { checkRamBudget, type RamEstimate } from './backends/c/ram.js';
 import type { Program } from './plan/program.js';
 import { serializeProgram } from './plan/serialize.js';
 import { calibrate, type CalibMethod } from './quant/calibrate.js';
@@ -35,7 +37,10 @@ export const QUANT_MODES: readonly QuantMode[] = ['float32', 'int8', 'int4'];
 
 export interface CompileOptions {
   target: TargetName;
-  quant: QuantMode;
+  /** default float32; TensorFlow Lite files keep the file's own quantization (no --quant) */
+  quant?: QuantMode;
+  /** RAM budget in bytes (targets c and cortex-m4f): arena + stack bound must fit, checked before anything is written */
+  ramBytes?: number;
   out: string;
   /** calibration set (safetensors, tensor named like the model input, [N, ...]) */
   calib?: string;
@@ -66,7 +71,8 @@ export interface CompileReport {
   modelType: string;
   source: string;
   target: TargetName;
-  quant: QuantMode;
+  /** TensorFlow Lite files: the file's quantization (int8, int16x8, float32, mixed) */
+  quant: QuantMode | QuantizedProgram['quant'];
   input: Program['input'];
   output: Program['output'];
   parameters: number;
@@ -78,8 +84,22 @@ export interface CompileReport {
   forecast?: { samples: number; mseFloat: number; mseCompiled: number; ratio: number };
   /** MatFormer checkpoints */
   matformer?: MatformerReport;
+  /** TensorFlow Lite files: the file's own IO tensors (the integer CSVs `tinyforge run` reads and writes) */
+  tflite?: { inputs: TfliteIoReport[]; outputs: TfliteIoReport[] };
+  /** `--ram`: the budget and the estimate it was checked against */
+  ram?: RamEstimate & { budgetBytes: number };
   files: string[];
   compileMs: number;
+}
+
+export interface TfliteIoReport { name: string; shape: number[]; dtype: string; scale: number; zeroPoint: number }
+
+/** `--ram` sizes: a byte count with an optional k/K (1024) or m/M (1024²) suffix, e.g. `96k`. */
+export function parseByteSize(text: string | number, flag = '--ram'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kKmM]?)[bB]?\s*$/.exec(String(text));
+  const v = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]) ? 1024 : 1024 * 1024) : NaN;
+  if (!Number.isInteger(v) || v <= 0) fail(`${flag} ${text}: expected a positive number of bytes, optionally with k (1024) or M (1024²), e.g. 96k`);
+  return v;
 }
 
 /** Bytes of constant data (weights, biases, multipliers, tables) a program carries. */
@@ -151,11 +171,108 @@ function submodelSummary(request: string, c: SubmodelChoice): NonNullable<Matfor
   };
 }
 
+/** Integer-valued check inputs in the file's input dtypes (a quarter of each range), deterministic. */
+function syntheticTfliteFeeds(p: QuantizedProgram, count: number): number[][][] {
+  let s = 0x2545f491;
+  const next = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 2 ** 32; };
+  return Array.from({ length: count }, () => p.inputs.map((io) => {
+    const n = io.shape.reduce((a, b) => a * b, 1);
+    if (io.dtype === 'float32') return Array.from({ length: n }, () => Math.fround(2 * next() - 1));
+    const [lo, hi] = io.dtype === 'int8' ? [-128, 127] : io.dtype === 'int16' ? [-32768, 32767] : [-(2 ** 31), 2 ** 31 - 1];
+    const half = io.dtype === 'int8' ? 32 : io.dtype === 'int16' ? 8192 : 1 << 20;
+    return Array.from({ length: n }, () => Math.min(hi, Math.max(lo, Math.round((2 * next() - 1) * half) + io.zeroPoint)));
+  }));
+}
+
+/** The float32 value of a file-dtype tensor: (q - zp) * scale in float32 (float tensors unchanged). */
+export function dequantizeFeed(io: QuantizedProgram['inputs'][number], q: ArrayLike<number>): Float32Array {
+  if (io.dtype === 'float32') return Float32Array.from(q);
+  const f = Math.fround, s = f(io.scale);
+  return Float32Array.from(q, (v) => f((v - io.zeroPoint) * s));
+}
+
+/** `compile model.tflite`: the file's quantization, check vectors in both the float and the file's integer form. */
+async function compileTflite(modelPath: string, g: Graph, opts: CompileOptions, t0: number): Promise<{ program: Program; graph: Graph; report: CompileReport }> {
+  if (opts.quant !== undefined) fail(`${modelPath}: --quant does not apply to TensorFlow Lite files (the file's quantization is kept); drop --quant`);
+  if (opts.calib !== undefined) fail(`${modelPath}: --calib does not apply to TensorFlow Lite files (the file carries its quantization); drop --calib`);
+  if (opts.submodel !== undefined || opts.sequenceLength !== undefined) fail(`${modelPath}: --submodel and --sequence-length apply to MatFormer checkpoints only; this is a TensorFlow Lite file`);
+  const qp = lowerQuantizedGraph(g);
+  const program = qp as unknown as Program;
+  const ram = ramCheck(program, opts);
+  const feeds = syntheticTfliteFeeds(qp, 4);
+  const floats = feeds.map((f) => {
+    const parts = qp.inputs.map((io, k) => dequantizeFeed(io, f[k]));
+    const x = new Float32Array(parts.reduce((a, b) => a + b.length, 0));
+    let o = 0;
+    for (const pt of parts) { x.set(pt, o); o += pt.length; }
+    return x;
+  });
+  const results = floats.map((x) => executeProgram(program, x));
+  const ints = feeds.map((f) => runQuantizedProgram(qp, f));
+  // backends first: nothing is written when one of them refuses the program
+  const outBuf: { name: string; data: Uint8Array }[] = [];
+  if (opts.target === 'wasm') {
+    const { emitWasm } = await import('./backends/wasm/index.js');
+    outBuf.push({ name: 'model.wasm', data: await emitWasm(program) });
+  } else {
+    const { emitC } = await import('./backends/c/index.js');
+    const c = emitC(program, { target: opts.target });
+    outBuf.push({ name: 'model.h', data: Buffer.from(c['model.h']) }, { name: 'model.c', data: Buffer.from(c['model.c']) });
+  }
+
+  mkdirSync(opts.out, { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, data: string | Uint8Array) => { writeFileSync(join(opts.out, name), data); files.push(name); };
+  write('program.safetensors', serializeProgram(program));
+  const N = feeds.length, inLen = floats[0].length, outLen = results[0].output.length;
+  const cat = <T extends Float32Array | Int8Array | Int32Array>(arrs: ArrayLike<number>[], C: new (n: number) => T, len: number) => { const o = new C(arrs.length * len); arrs.forEach((a, i) => o.set(a, i * len)); return o; };
+  const check: Parameters<typeof writeSafetensors>[1] = {
+    input: { dtype: 'F32', shape: [N, ...program.input.shape], data: cat(floats, Float32Array, inLen) },
+    output: { dtype: 'F32', shape: [N, ...program.output.shape], data: cat(results.map((r) => r.output), Float32Array, outLen) },
+  };
+  if (program.int8Output) check.output_q = { dtype: 'I8', shape: [N, ...program.output.shape], data: cat(results.map((r) => r.outputQ!), Int8Array, outLen) };
+  qp.inputs.forEach((io, k) => {
+    if (io.dtype !== 'float32') check[`input_int${k}`] = { dtype: 'I32', shape: [N, ...io.shape], data: cat(feeds.map((f) => f[k]), Int32Array, f32len(io.shape)) };
+  });
+  const o0 = qp.outputs[0];
+  if (o0.dtype !== 'float32') check.output_int = { dtype: 'I32', shape: [N, ...o0.shape], data: cat(ints, Int32Array, f32len(o0.shape)) };
+  writeSafetensors(join(opts.out, 'check.safetensors'), check);
+  files.push('check.safetensors');
+  for (const b of outBuf) write(b.name, b.data);
+
+  const io = (x: QuantizedProgram['inputs'][number]): TfliteIoReport => ({ name: x.name, shape: x.shape, dtype: x.dtype, scale: x.scale, zeroPoint: x.zeroPoint });
+  const report: CompileReport = {
+    tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant: qp.quant,
+    input: program.input, output: program.output, parameters: parameterCount(g), macs: safeMacs(g),
+    arenaBytes: program.arenaBytes, weightBytes: weightBytes(program),
+    tflite: { inputs: qp.inputs.map(io), outputs: qp.outputs.map(io) },
+    ...(ram ? { ram } : {}), files: [...files, 'tinyforge.json'], compileMs: Math.round(performance.now() - t0),
+  };
+  write('tinyforge.json', JSON.stringify(report, null, 2) + '\n');
+  return { program, graph: g, report };
+}
+
+const f32len = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+function safeMacs(g: Graph): number {
+  try { return macCount(g); } catch { return 0; }
+}
+
+/** `--ram`: C targets only; fails (one line, exit 2) before anything is written when the program does not fit. */
+function ramCheck(program: Program, opts: CompileOptions): (RamEstimate & { budgetBytes: number }) | undefined {
+  if (opts.ramBytes === undefined) return undefined;
+  if (opts.target === 'wasm') fail(`--ram applies to --target c and cortex-m4f (a microcontroller's RAM); drop it for --target wasm`);
+  return { budgetBytes: opts.ramBytes, ...checkRamBudget(program, opts.ramBytes) };
+}
+
 export async function compileModel(modelPath: string, opts: CompileOptions): Promise<{ program: Program; graph: Graph; report: CompileReport }> {
   const t0 = performance.now();
   if (!TARGET_NAMES.includes(opts.target)) fail(`unknown target '${opts.target}' (supported: ${TARGET_NAMES.join(', ')})`);
-  if (!QUANT_MODES.includes(opts.quant)) fail(`unknown quantization '${opts.quant}' (supported: ${QUANT_MODES.join(', ')})`);
+  if (opts.quant !== undefined && !QUANT_MODES.includes(opts.quant)) fail(`unknown quantization '${opts.quant}' (supported: ${QUANT_MODES.join(', ')})`);
   const imported = importCheckpoint(modelPath);
+  if (imported.meta?.tflite) return compileTflite(modelPath, imported, opts, t0);
+  opts = { ...opts, quant: opts.quant ?? 'float32' };
+  const quant: QuantMode = opts.quant ?? 'float32';
   const mat = matformerMeta(imported) ? prepareMatformer(modelPath, imported, opts) : undefined;
   if (!mat && opts.submodel !== undefined) fail(`${modelPath}: --submodel needs a MatFormer checkpoint ("matformer": {"granularities": [...]} in config.json); this is a ${imported.modelType} model`);
   if (!mat && opts.sequenceLength !== undefined) fail(`${modelPath}: --sequence-length applies to MatFormer checkpoints only; this is a ${imported.modelType} model`);
@@ -166,8 +283,9 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
   else if (opts.calib) samples = /\.csv$/i.test(opts.calib) ? samplesFromCsv(opts.calib, input.shape) : readSamples(opts.calib, input.name, input.shape);
   else if (opts.quant !== 'float32') fail(`${modelPath}: --quant ${opts.quant} needs calibration data; pass --calib data.safetensors with a tensor '${input.name}' of shape [N, ${input.shape.join(', ')}]`);
   else samples = syntheticSamples(8, input.shape.reduce((a, b) => a * b, 1));
-  const built = buildProgram(g, opts.quant, samples, opts);
+  const built = buildProgram(g, quant, samples, opts);
   const program = built.program;
+  const ram = ramCheck(program, opts);
 
   mkdirSync(opts.out, { recursive: true });
   const files: string[] = [];
@@ -189,9 +307,8 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
 
   // Backends load lazily: the wasm one pulls in binaryen.
   if (opts.target === 'wasm') {
-    if (mat) fail(`${modelPath}: --target wasm does not run MatFormer models yet (embedding, attention and RoPE steps have no WASM kernels); use --target c or cortex-m4f`);
     const { emitWasm } = await import('./backends/wasm/index.js');
-    write('model.wasm', await emitWasm(program));
+    write('model.wasm', await emitWasm(program, mat ? { packing: mat.report.packing } : {}));
   } else {
     const { emitC } = await import('./backends/c/index.js');
     const c = emitC(program, { target: opts.target });
@@ -222,11 +339,11 @@ export async function compileModel(modelPath: string, opts: CompileOptions): Pro
     forecast = { samples: samples.length, mseFloat: eF / n, mseCompiled: eQ / n, ratio: eQ / eF };
   }
   const report: CompileReport = {
-    tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant: opts.quant,
+    tool: 'tinyforge', model: g.name, modelType: g.modelType, source: modelPath, target: opts.target, quant,
     input: program.input, output: program.output,
     parameters: mat ? matformerParameterCount(mat.graph) : parameterCount(g), macs: mat ? matformerMacs(mat.graph) : macCount(g),
     arenaBytes: program.arenaBytes, weightBytes: weightBytes(program), calibration, ...(forecast ? { forecast } : {}),
-    ...(mat ? { matformer: mat.report } : {}), files: [...files, 'tinyforge.json'],
+    ...(mat ? { matformer: mat.report } : {}), ...(ram ? { ram } : {}), files: [...files, 'tinyforge.json'],
     compileMs: Math.round(performance.now() - t0),
   };
   write('tinyforge.json', JSON.stringify(report, null, 2) + '\n');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fail } from './errors.js';
 import { loadProgram } from './plan/serialize.js';
 import type { Program } from './plan/program.js';
+import { elementCount } from './plan/program.js';
 import type { DeviceRunResult, McuRunResult } from './backends/types.js';
 import type { CompileReport } from './compile.js';
 
@@ -65,4 +66,81 @@ export async function runOn(model: CompiledModel, on: RunOn, inputs: Float32Arra
     default:
       fail(`unknown --on '${on as string}' (supported: ${RUN_ON.join(', ')})`);
   }
+}
+
+/** Integer (file-dtype) results of a TFLite program: one flattened output tensor per sample. */
+export interface TfliteIntRun { outputs: number[][]; instructions?: number[]; via: 'integer API' | 'float API' }
+
+/**
+ * Runs a TFLite program (compiled from a .tflite file) on samples in the file's own input dtypes
+ * (`samples[s][k]` = graph input k of sample s; int8 / int16 / int32, or float32 for float inputs) and
+ * returns the output in the file's output dtype, as TFLM's test vectors hold them. reference and wasm run
+ * the integer steps directly; c-host and qemu use the C integer API (tf_model_run_int) when the program has
+ * one (one integer input and output), else the float API with the file's quantization at the boundary
+ * ((q - zp)·scale in, round-half-away(y / scale) + zp out, exact for int8/int16 tensors).
+ */
+export async function runTfliteInts(model: CompiledModel, on: RunOn, samples: ArrayLike<number>[][]): Promise<TfliteIntRun> {
+  const { program, manifest, dir } = model;
+  const { isQuantizedProgram, runQuantizedProgram } = await import('./plan/lower-quantized.js');
+  if (!isQuantizedProgram(program)) fail(`${dir}: not compiled from a .tflite file; integer CSV IO is for TensorFlow Lite programs`);
+  const p = program;
+  if (samples.length === 0) fail('no input samples');
+  const toNums = (t: ArrayLike<number>) => Array.from(t);
+  switch (on) {
+    case 'reference':
+      return { outputs: samples.map((f) => toNums(runQuantizedProgram(p, f))), via: 'integer API' };
+    case 'wasm': {
+      const file = join(dir, 'model.wasm');
+      let bytes: Uint8Array;
+      if (existsSync(file)) bytes = new Uint8Array(readFileSync(file));
+      else { const { emitWasm } = await import('./backends/wasm/index.js'); bytes = await emitWasm(program); }
+      const { instantiateTfliteWasm } = await import('./backends/wasm/tflite.js');
+      const m = await instantiateTfliteWasm(p, bytes);
+      return { outputs: samples.map((f) => toNums(m.run(f))), via: 'integer API' };
+    }
+    case 'c-host': case 'qemu': {
+      const { integerApi } = await import('./backends/c/tflite-api.js');
+      const api = integerApi(program);
+      const floats = samples.map((f) => {
+        const x = new Float32Array(elementCount(program.input.shape));
+        let o = 0;
+        p.inputs.forEach((io, k) => {
+          const n = elementCount(io.shape), v = f[k];
+          if (v) {
+            const fs = Math.fround(io.scale);
+            for (let i = 0; i < n; i++) x[o + i] = io.dtype === 'float32' ? v[i] : Math.fround((v[i] - io.zeroPoint) * fs);
+          } else if (io.dtype !== 'float32') x.fill(Math.fround(-io.zeroPoint * Math.fround(io.scale)), o, o + n);
+          o += n;
+        });
+        return x;
+      });
+      if (on === 'c-host') {
+        const { runTfliteOnCHost } = await import('./backends/c/tflite-host.js');
+        const target = manifest.target === 'cortex-m4f' ? 'cortex-m4f' : 'c';
+        if (api) return { outputs: (await runTfliteOnCHost(program, [], samples.map((f) => f[0]), { target })).outputsInt, via: 'integer API' };
+        return { outputs: (await runTfliteOnCHost(program, floats, [], { target })).outputs.map((y) => requantizeOutput(p.outputs[0], y)), via: 'float API' };
+      }
+      const { runOnQemu } = await import('../targets/boards/mps2-an386/run.js');
+      if (api) {
+        const r = await runOnQemu(program, floats, { intInputs: samples.map((f) => f[0]), intOnly: true });
+        return { outputs: r.outputsInt!, instructions: r.instructionsInt ?? r.instructions, via: 'integer API' };
+      }
+      const r = await runOnQemu(program, floats);
+      return { outputs: r.outputs.map((y) => requantizeOutput(p.outputs[0], y)), instructions: r.instructions, via: 'float API' };
+    }
+    default:
+      fail(`unknown --on '${on as string}' (supported: ${RUN_ON.join(', ')})`);
+  }
+}
+
+/** A float output back in the file's output dtype (TFLM's quantize: round half away from zero, clamp). */
+function requantizeOutput(io: { dtype: string; scale: number; zeroPoint: number }, y: Float32Array): number[] {
+  if (io.dtype === 'float32') return Array.from(y);
+  const [lo, hi] = io.dtype === 'int8' ? [-128, 127] : io.dtype === 'int16' ? [-32768, 32767] : [-(2 ** 31), 2 ** 31 - 1];
+  const s = Math.fround(io.scale);
+  return Array.from(y, (v) => {
+    const t = v / s;
+    const r = Number.isNaN(t) ? 0 : t >= 0 ? Math.floor(t + 0.5) : -Math.floor(0.5 - t);
+    return Math.min(hi, Math.max(lo, r + io.zeroPoint));
+  });
 }

@@ -182,7 +182,6 @@ describe('bad input: one line with the numbers, exit 2', () => {
   it('calibration, targets and run inputs', () => {
     oneLineError(tinyforge(['compile', LM, '--target', 'c', '--quant', 'int8', '--out', join(root, 'bad')]), /--quant int8 needs calibration data; pass --calib data.safetensors with 'input_ids', 'attention_mask' of shape \[N, 64\]/);
     oneLineError(tinyforge(['compile', LM, '--target', 'c', '--quant', 'int8', '--calib', BERT_IO, '--sequence-length', '64', '--out', join(root, 'bad')]), /tensor 'input_ids' has shape \[4,48\] but the model was built for \[N, 64\]/);
-    oneLineError(tinyforge(['compile', LM, '--target', 'wasm', '--out', join(root, 'bad')]), /--target wasm does not run MatFormer models yet/);
     const dir = join(root, 'bert-f32');
     const file = (name: string, tensors: Parameters<typeof writeSafetensors>[1]) => { const f = join(root, name); writeSafetensors(f, tensors); return f; };
     oneLineError(tinyforge(['run', dir, '--input', file('noids.safetensors', { attention_mask: { dtype: 'I32', shape: [1, 48], data: new Int32Array(48).fill(1) } })]),
@@ -194,7 +193,24 @@ describe('bad input: one line with the numbers, exit 2', () => {
     oneLineError(tinyforge(['run', dir, '--input', file('mismatch.safetensors', {
       input_ids: { dtype: 'I32', shape: [2, 20], data: new Int32Array(40) }, attention_mask: { dtype: 'I32', shape: [2, 19], data: new Int32Array(38) },
     })]), /tensor 'attention_mask' has shape \[2,19\] but 'input_ids' has \[2,20\]/);
-    oneLineError(tinyforge(['run', dir, '--input', BERT_IO, '--on', 'wasm']), /--on wasm does not run MatFormer models yet/);
     oneLineError(tinyforge(['run', dir, '--input', BERT_IO, '--output', join(root, 'x.csv')]), /are written as safetensors/);
+  });
+
+  it('compiles to WASM and runs there like the reference (float within 1e-5)', () => {
+    const dir = join(root, 'lm-wasm');
+    const c = tinyforge(['compile', LM, '--target', 'wasm', '--out', dir]);
+    expect(c.code, c.stderr).toBe(0);
+    const lm = join(LM, 'io.safetensors');
+    const run = (on: string) => {
+      const f = join(root, `lm-${on}.safetensors`);
+      const r = tinyforge(['run', dir, '--input', lm, '--on', on, '--output', f]);
+      expect(r.code, r.stderr).toBe(0);
+      return Array.from(toFloat32(readSafetensors(f).tensors.get('logits')!, 'logits', f));
+    };
+    const w = run('wasm'), r = run('reference');
+    expect(w.length).toBe(r.length);
+    let worst = 0;
+    w.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - r[i])); });
+    expect(worst).toBeLessThanOrEqual(1e-5);
   });
 });

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import cliProgress from 'cli-progress';
-import { compileModel, QUANT_MODES, type CompileReport, type QuantMode } from '../compile.js';
+import { compileModel, parseByteSize, QUANT_MODES, type CompileReport, type QuantMode } from '../compile.js';
 import { table } from '../inspect.js';
 import { TARGET_NAMES, type TargetName } from '../../targets/index.js';
 
@@ -20,6 +20,11 @@ function formatCompile(r: CompileReport, out: string): string {
     }
     lines.push(`  inputs ${m.packing.inputNames.join(', ')} [${m.packing.tokens}] -> outputs ${m.packing.outputs.map((o) => `${o.name} [${o.shape.join(', ')}]`).join(', ')}`);
   }
+  if (r.tflite) {
+    const io = (x: { name: string; shape: number[]; dtype: string }) => `${x.name} [${x.shape.join(', ')}] ${x.dtype}`;
+    lines.push(`  TensorFlow Lite: ${r.tflite.inputs.map(io).join(', ')} -> ${r.tflite.outputs.map(io).join(', ')} (run takes and writes these dtypes in CSV)`);
+  }
+  if (r.ram) lines.push(`  RAM: arena ${r.ram.arenaBytes} B + stack ${r.ram.stackBytes} B = ${r.ram.totalBytes} B, within --ram ${r.ram.budgetBytes} B`);
   if (r.calibration) {
     const c = r.calibration;
     lines.push(`  calibration: ${c.samples} samples from ${c.file} (${c.method}${c.percentile ? ` ${c.percentile}%` : ''})`, '  per-layer quantization error vs float reference:');
@@ -38,10 +43,11 @@ function formatCompile(r: CompileReport, out: string): string {
 /** `tinyforge compile <model> --target --quant --out [--calib]` */
 export function register(y: Argv): Argv {
   return y
-    .command('compile <model>', 'compile a checkpoint folder (config.json + model.safetensors)', (y) => y
-      .positional('model', { type: 'string', demandOption: true, describe: 'checkpoint folder' })
+    .command('compile <model>', 'compile a checkpoint folder (config.json + model.safetensors) or a .tflite file', (y) => y
+      .positional('model', { type: 'string', demandOption: true, describe: 'checkpoint folder or .tflite file' })
       .option('target', { choices: TARGET_NAMES as TargetName[], default: 'wasm' as TargetName })
-      .option('quant', { choices: QUANT_MODES as QuantMode[], default: 'float32' as QuantMode })
+      .option('quant', { choices: QUANT_MODES as QuantMode[], describe: 'default float32; .tflite files keep their own quantization' })
+      .option('ram', { type: 'string', describe: 'RAM budget for --target c|cortex-m4f, bytes or with k (1024) suffix, e.g. 96k: a model that does not fit is an error' })
       .option('out', { type: 'string', demandOption: true, describe: 'output folder' })
       .option('calib', { type: 'string', describe: 'calibration set (safetensors, [N, ...input shape])' })
       .option('calib-method', { choices: ['minmax', 'percentile'] as const, default: 'minmax' as const })
@@ -53,7 +59,7 @@ export function register(y: Argv): Argv {
       const bar = !a.json && process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'calibrating [{bar}] {value}/{total} samples', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
       let started = false;
       const { report } = await compileModel(a.model, {
-        target: a.target, quant: a.quant, out: a.out, calib: a.calib, calibMethod: a['calib-method'], percentile: a.percentile,
+        target: a.target, quant: a.quant, out: a.out, ...(a.ram !== undefined ? { ramBytes: parseByteSize(a.ram) } : {}), calib: a.calib, calibMethod: a['calib-method'], percentile: a.percentile,
         submodel: a.submodel, sequenceLength: a['sequence-length'],
         onCalibProgress: (done, total) => { if (!bar) return; if (!started) { bar.start(total, 0); started = true; } bar.update(done); if (done === total) bar.stop(); },
       });

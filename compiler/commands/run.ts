@@ -1,9 +1,10 @@
 import type { Argv } from 'yargs';
 import { writeFileSync } from 'node:fs';
-import { openCompiled, runOn, RUN_ON, type RunOn } from '../run.js';
+import { openCompiled, runOn, runTfliteInts, RUN_ON, type RunOn } from '../run.js';
 import { readSamples } from '../io/samples.js';
 import { readSafetensors, toFloat32, writeSafetensors } from '../io/safetensors.js';
-import { readCsv, samplesFromCsv, writeCsv } from '../io/csv.js';
+import { lineEndingOf, readCsv, readFlatCsv, samplesFromCsv, writeCsv, writeFlatCsv } from '../io/csv.js';
+import { isQuantizedProgram } from '../plan/lower-quantized.js';
 import { forecastSvg } from '../plot/svg.js';
 import { fail } from '../errors.js';
 import { hfOutputs, readHfInputs } from '../passes/matformer.js';
@@ -23,7 +24,7 @@ export function register(y: Argv): Argv {
   return y
     .command('run <compiled>', 'run a compiled model on inputs from a safetensors or CSV file', (y) => y
       .positional('compiled', { type: 'string', demandOption: true, describe: 'folder written by tinyforge compile' })
-      .option('input', { type: 'string', demandOption: true, describe: 'safetensors ([N, ...] or [...]) or CSV (time x channels, or one sample per row)' })
+      .option('input', { type: 'string', demandOption: true, describe: 'safetensors ([N, ...] or [...]) or CSV (time x channels, or one sample per row); .tflite models: flattened CSV in the input\'s own dtype (repeat --input for several graph inputs)' })
       .option('output', { type: 'string', describe: 'file to write the outputs to (.safetensors or .csv)' })
       .option('on', { choices: RUN_ON as RunOn[], describe: 'where to run (default: wasm; c-host for MatFormer models)' })
       .option('plot', { type: 'string', describe: 'forecasters: draw context, forecast and truth (if known) to this SVG file' })
@@ -31,6 +32,10 @@ export function register(y: Argv): Argv {
       .option('json', { type: 'boolean' }),
     async (a) => {
       const model = openCompiled(a.compiled);
+      const files = ([] as string[]).concat(a.input as string | string[]);
+      if (isQuantizedProgram(model.program) && files.some(isCsv)) return runTfliteCsv(model, files, { ...a, on: a.on ?? 'wasm' });
+      if (files.length > 1) fail(`--input given ${files.length} times; only .tflite models with several inputs take one CSV per input`);
+      a.input = files[0];
       if (model.manifest.matformer) return runMatformer(model, { ...a, on: a.on ?? 'c-host' });
       const on: RunOn = a.on ?? 'wasm';
       const { input, output } = model.program;
@@ -78,7 +83,6 @@ async function runMatformer(model: CompiledModel, a: { input: string; output?: s
   if (a.plot) fail(`--plot draws forecasts; ${model.program.name} is a MatFormer ${model.manifest.matformer!.family === 'olmo' ? 'decoder' : 'encoder'}`);
   if (isCsv(a.input)) fail(`${a.input}: MatFormer models take a safetensors file with ${p.inputNames.join(', ')} as [N, ${p.tokens}] (I32/I64 ids); CSV is not supported`);
   if (a.output && isCsv(a.output)) fail(`${a.output}: MatFormer outputs (${p.outputs.map((o) => o.name).join(', ')}) are written as safetensors; use a .safetensors file`);
-  if (a.on === 'wasm') fail(`--on wasm does not run MatFormer models yet (embedding, attention and RoPE have no WASM kernels); use --on c-host, qemu or reference`);
   const { samples, tokens, defaulted } = readHfInputs(a.input, p);
   const r = await runOn(model, a.on, samples);
   const outs = hfOutputs(p, r.outputs, tokens);
@@ -94,4 +98,41 @@ async function runMatformer(model: CompiledModel, a: { input: string; output?: s
     console.log(`  ${name} [${v.shape.join(', ')}]: ${Array.from(v.data.slice(0, 6), (x) => x.toPrecision(6)).join(' ')}${v.data.length > 6 ? ' ...' : ''}`);
   }
   if (instr) console.log(`  instructions per inference: ${instr.join(', ')}${` (${Math.round(instr[0] / p.tokens)} per token)`}`);
+}
+
+/**
+ * TFLite folders with CSV input: flattened values in each graph input's own dtype (TFLM's `*_input0_int16.csv`),
+ * reshaped to the input's shape (a single-input file may hold several samples back to back); the output is
+ * written flattened in the file's output dtype, one line per sample, so it compares with `*_golden_int16.csv`.
+ */
+async function runTfliteCsv(model: CompiledModel, files: string[], a: { output?: string; on: RunOn; plot?: string; json?: boolean }): Promise<void> {
+  if (!isQuantizedProgram(model.program)) return;
+  const p = model.program;
+  if (a.plot) fail(`--plot draws forecasts of [time, channels] models; ${p.name} is a TensorFlow Lite model`);
+  if (a.output && !isCsv(a.output)) fail(`${a.output}: TensorFlow Lite models with CSV input write CSV (the output's own ${p.outputs[0].dtype} values); use a .csv file`);
+  if (!files.every(isCsv)) fail(`${files.find((f) => !isCsv(f))}: give every input of a TensorFlow Lite model as CSV`);
+  if (files.length > p.inputs.length) fail(`${p.name} has ${p.inputs.length} input(s) (${p.inputs.map((io) => io.name).join(', ')}), got ${files.length} --input files`);
+  const n = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+  let samples: number[][][];
+  const vals = files.map((f, k) => readFlatCsv(f, p.inputs[k].dtype));
+  const desc = (k: number) => `input '${p.inputs[k].name}' is [${p.inputs[k].shape.join(', ')}] ${p.inputs[k].dtype} (${n(p.inputs[k].shape)} values)`;
+  if (p.inputs.length === 1) {
+    const per = n(p.inputs[0].shape);
+    if (vals[0].length % per !== 0) fail(`${files[0]}: ${desc(0)}, the file has ${vals[0].length}${vals[0].length > per ? ' (not a multiple)' : ''}`);
+    samples = Array.from({ length: vals[0].length / per }, (_, s) => [vals[0].slice(s * per, (s + 1) * per)]);
+  } else {
+    vals.forEach((v, k) => { if (v.length !== n(p.inputs[k].shape)) fail(`${files[k]}: ${desc(k)}, the file has ${v.length}`); });
+    // inputs not given are zeros (TFLM's zero-initialized tensors)
+    samples = [p.inputs.map((io, k) => vals[k] ?? new Array<number>(n(io.shape)).fill(0))];
+  }
+  const r = await runTfliteInts(model, a.on, samples);
+  if (a.output) writeFlatCsv(a.output, r.outputs, lineEndingOf(files[0])); // same line endings as the input file
+  const o = p.outputs[0];
+  if (a.json) {
+    console.log(JSON.stringify({ on: a.on, samples: samples.length, dtype: o.dtype, shape: o.shape, via: r.via, outputs: r.outputs, ...(r.instructions ? { instructions: r.instructions } : {}) }));
+    return;
+  }
+  console.log(`ran ${samples.length} sample(s) of ${p.name} on ${a.on} (${r.via}, ${o.dtype} [${o.shape.join(', ')}] out)${a.output ? ` -> ${a.output}` : ''}`);
+  r.outputs.slice(0, 4).forEach((v, i) => console.log(`  [${i}] ${v.slice(0, 12).join(' ')}${v.length > 12 ? ' ...' : ''}`));
+  if (r.instructions?.length) console.log(`  instructions per inference: ${r.instructions.join(', ')}`);
 }

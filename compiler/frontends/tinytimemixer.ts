@@ -205,6 +205,7 @@ export function importTtm(dir: string, config: Record<string, unknown>, weights:
   let y = b.one('transpose', 'head.transpose', [h], { perm: [1, 0] }); // [H, C]
   let yLoc = loc, yScale = scale, outC = C;
   const pci = cfg.prediction_channel_indices;
+  if (pci !== undefined && pci !== null && !Array.isArray(pci)) fail(`${cfgFile}: prediction_channel_indices must be a list of channel indices or null, got ${JSON.stringify(pci)}`);
   if (pci && pci.length) {
     if (pci.some((i) => !Number.isInteger(i) || i < 0 || i >= C)) fail(`${cfgFile}: prediction_channel_indices ${JSON.stringify(pci)} are out of range for ${C} channels`);
     y = b.one('gather', 'head.prediction_channels', [y], { axis: 1, indices: pci });

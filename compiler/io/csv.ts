@@ -60,3 +60,59 @@ export function writeCsv(file: string, rows: ArrayLike<number>[], header?: strin
   const body = rows.map((r) => Array.from(r, (v) => String(v)).join(',')).join('\n');
   writeFileSync(file, (header ? header.join(',') + '\n' : '') + body + '\n');
 }
+
+const INT_RANGE: Record<string, [number, number]> = { int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647] };
+
+/**
+ * A flattened tensor CSV (TFLM's `*_input0_int16.csv` / `*_golden_int16.csv`: comma-separated values on one
+ * or more lines, an optional non-numeric header row): every value, in file order, checked against `dtype`
+ * (int8 / int16 / int32 must be integers in range; float32 any finite number). Errors name the file and line.
+ */
+export function readFlatCsv(file: string, dtype: string): number[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    fail(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'}); check the path`);
+  }
+  const out: number[] = [];
+  const range = INT_RANGE[dtype];
+  let sawHeader = false;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const cells = line.split(/[,\s]+/).filter((c) => c !== '');
+    const nums = cells.map(Number);
+    const bad = nums.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      if (out.length === 0 && !sawHeader) { sawHeader = true; return; }
+      fail(`${file}:${i + 1}: '${cells[bad].slice(0, 20)}' is not a number`);
+    }
+    if (range) {
+      const k = nums.findIndex((v) => !Number.isInteger(v) || v < range[0] || v > range[1]);
+      if (k >= 0) fail(`${file}:${i + 1}: value ${out.length + k + 1} (${cells[k].slice(0, 20)}) is not an ${dtype} (${range[0]}..${range[1]}); this model takes the .tflite input's own ${dtype} values`);
+    }
+    for (const v of nums) out.push(v);
+  });
+  if (out.length === 0) fail(`${file}: no values`);
+  return out;
+}
+
+/** The line ending a text file uses ('\r\n' when its first line ends so, else '\n'). */
+export function lineEndingOf(file: string): '\n' | '\r\n' {
+  try {
+    const t = readFileSync(file, 'latin1');
+    const i = t.indexOf('\n');
+    return i > 0 && t[i - 1] === '\r' ? '\r\n' : '\n';
+  } catch {
+    return '\n';
+  }
+}
+
+/**
+ * Flattened tensors as CSV, one sample per line (a single sample = one line, like TFLM's golden files), with
+ * `eol` line endings (pass the input file's, lineEndingOf, so TFLM's CRLF vectors give CRLF outputs).
+ */
+export function writeFlatCsv(file: string, samples: ArrayLike<number>[], eol: '\n' | '\r\n' = '\n'): void {
+  writeFileSync(file, samples.map((s) => Array.from(s, (v) => String(v)).join(',') + eol).join(''));
+}
