@@ -3,7 +3,6 @@
  * forecasts, int8 and int4 programs are bit-identical to the TS oracle on the host (portable and
  * Cortex-M4F DSP emission) and on the emulated Cortex-M4F (QEMU mps2-an386).
  */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emitC } from '../compiler/backends/c/index.js';
@@ -18,15 +17,6 @@ import { packInt4 } from '../compiler/ops/dense/quantize.js';
 import { randomInputs, randomInt8Program } from './helpers/random-program.js';
 import { runOnQemu } from '../targets/boards/mps2-an386/run.js';
 
-const hasQemu = (() => {
-  try {
-    execFileSync('qemu-system-arm', ['--version'], { stdio: 'ignore' });
-    execFileSync('arm-none-eabi-gcc', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 function fixture(name: string) {
   const dir = join(import.meta.dirname, 'fixtures', name);
@@ -112,7 +102,7 @@ describe.each(['ttm-mini', 'ttm-r1-512-96'])('%s through the C backend', (name) 
   });
 });
 
-describe.skipIf(!hasQemu)('TinyTimeMixer on the emulated Cortex-M4F (QEMU mps2-an386)', () => {
+describe('TinyTimeMixer on the emulated Cortex-M4F (QEMU mps2-an386)', () => {
   const mini = fixture('ttm-mini');
 
   it.each([8, 4] as const)('ttm-mini int%i: bit-identical, within 256 KB flash / 32 KB RAM', async (bitsW) => {

@@ -14,8 +14,10 @@ import { emitWasm } from '../compiler/backends/wasm/index.js';
 import { instantiateTfliteWasm } from '../compiler/backends/wasm/tflite.js';
 import { TFLITE_MODEL_DIR, compareOutputs, loadTfjsTflite, tfliteSample } from '../bench/tflite-wasm.js';
 
-const tfl = await loadTfjsTflite();
-if (typeof tfl === 'string') console.warn(`tflite-wasm-tfjs: skipped: ${tfl}`);
+// @tensorflow/tfjs-tflite is a devDependency: if it cannot load, that is a failure, not a skip
+const loaded = await loadTfjsTflite();
+if (typeof loaded === 'string') throw new Error(`tflite-wasm-tfjs: tfjs-tflite did not load: ${loaded}`);
+const tfl = loaded;
 
 /**
  * model, samples, tolerance (integer models: output units; float models: absolute), stateful (LSTM / SVDF:
@@ -32,19 +34,16 @@ const CASES = [
 
 // every interpreter is created before the first inference: creating one after inferences have run fails inside
 // tfjs-tflite's WASM heap ("memory access out of bounds") with this package version
-type Interpreter = Awaited<ReturnType<Exclude<typeof tfl, string>['load']>>;
+type Interpreter = Awaited<ReturnType<typeof tfl['load']>>;
 const interpreters = new Map<string, Interpreter[]>();
-if (typeof tfl !== 'string') {
-  for (const [name, n, , stateful] of CASES) {
-    const list: Interpreter[] = [];
-    for (let k = 0; k < (stateful ? n : 1); k++) list.push(await tfl.load(join(TFLITE_MODEL_DIR, `${name}.tflite`)));
-    interpreters.set(name, list);
-  }
+for (const [name, n, , stateful] of CASES) {
+  const list: Interpreter[] = [];
+  for (let k = 0; k < (stateful ? n : 1); k++) list.push(await tfl.load(join(TFLITE_MODEL_DIR, `${name}.tflite`)));
+  interpreters.set(name, list);
 }
 
-describe.skipIf(typeof tfl === 'string')('tinyforge WASM vs TFLite (tfjs-tflite)', () => {
+describe('tinyforge WASM vs TFLite (tfjs-tflite)', () => {
   it.each(CASES)('%s: %i inputs agree within %s', async (name, n, tol, stateful) => {
-    if (typeof tfl === 'string') return;
     const file = join(TFLITE_MODEL_DIR, `${name}.tflite`);
     const p = lowerQuantizedGraph(importTflite(file));
     const ours = await instantiateTfliteWasm(p, await emitWasm(p as unknown as Program));
