@@ -12,7 +12,8 @@
  */
 import { join } from 'node:path';
 import { fail } from '../errors.js';
-import { toFloat32, type SafeTensorsFile } from '../io/safetensors.js';
+import { CheckpointTensors } from './checkpoint.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
 import { inferShapes, type Graph, type GraphNode } from '../ir/graph.js';
 import type { Activation } from '../plan/program.js';
 
@@ -74,26 +75,9 @@ export function sequenceLengthFor(requested: number | undefined, max: number, ma
 }
 
 /** Graph builder shared by the MatFormer frontends: named tensors (checked), fresh value names. */
-export class MatformerBuilder {
+export class MatformerBuilder extends CheckpointTensors {
   readonly nodes: GraphNode[] = [];
-  private used = new Set<string>();
   private counter = 0;
-  constructor(private weights: SafeTensorsFile, readonly wFile: string) {}
-
-  tensor(name: string, shape: number[]): Float32Array {
-    const t = this.weights.tensors.get(name);
-    if (!t) fail(`${this.wFile}: missing tensor '${name}' that config.json requires`);
-    if (t.shape.join(',') !== shape.join(',')) fail(`${this.wFile}: tensor '${name}' has shape ${JSON.stringify(t.shape)} but config.json needs ${JSON.stringify(shape)}`);
-    this.used.add(name);
-    return toFloat32(t, name, this.wFile);
-  }
-
-  markUsed(name: string): void { if (this.weights.tensors.has(name)) this.used.add(name); }
-
-  checkNoExtra(): void {
-    const extra = [...this.weights.tensors.keys()].filter((k) => !this.used.has(k));
-    if (extra.length) fail(`${this.wFile}: unexpected tensor '${extra[0]}'${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''} that config.json does not use; the weights do not match the config`);
-  }
 
   add(op: string, name: string, inputs: string[], attrs: unknown, output?: string): string {
     const out = output ?? `${name}#${this.counter++}`;

@@ -8,7 +8,8 @@
  */
 import { join } from 'node:path';
 import { fail } from '../errors.js';
-import { toFloat32, type SafeTensorsFile } from '../io/safetensors.js';
+import { CheckpointTensors } from './checkpoint.js';
+import type { SafeTensorsFile } from '../io/safetensors.js';
 import { inferShapes, type Graph, type GraphNode } from '../ir/graph.js';
 import { foldBatchNorm } from '../ops/batch-norm/index.js';
 import { patchCount } from '../ops/patchify/index.js';
@@ -48,23 +49,9 @@ export interface TtmConfig {
   prediction_filter_length?: number | null;
 }
 
-class TtmBuilder {
+class TtmBuilder extends CheckpointTensors {
   readonly nodes: GraphNode[] = [];
-  private used = new Set<string>();
   private counter = 0;
-  constructor(private weights: SafeTensorsFile, private wFile: string) {}
-
-  tensor(name: string, shape: number[]): Float32Array {
-    const t = this.weights.tensors.get(name);
-    if (!t) fail(`${this.wFile}: missing tensor '${name}' that config.json requires`);
-    if (t.shape.join(',') !== shape.join(',')) fail(`${this.wFile}: tensor '${name}' has shape ${JSON.stringify(t.shape)} but config.json needs ${JSON.stringify(shape)}`);
-    this.used.add(name);
-    return toFloat32(t, name, this.wFile);
-  }
-
-  markUsed(name: string): void { if (this.weights.tensors.has(name)) this.used.add(name); }
-
-  unused(): string[] { return [...this.weights.tensors.keys()].filter((k) => !this.used.has(k)); }
 
   private fresh(hint: string): string { return `${hint}#${this.counter++}`; }
 
@@ -215,8 +202,7 @@ export function importTtm(dir: string, config: Record<string, unknown>, weights:
   }
   b.add('unscale_series', 'prediction_outputs', [y, yLoc, yScale], {}, ['prediction_outputs']);
 
-  const extra = b.unused();
-  if (extra.length) fail(`${wFile}: unexpected tensor '${extra[0]}'${extra.length > 1 ? ` (and ${extra.length - 1} more)` : ''} that config.json does not use; the weights do not match the config`);
+  b.checkNoExtra();
   const g: Graph = {
     name, source: dir, modelType: MODEL_TYPE,
     inputs: [{ name: 'past_values', shape: [L, C], dtype: 'float32' }],

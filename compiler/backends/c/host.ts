@@ -103,27 +103,36 @@ export function parseOutputLines(lines: string[], program: Program, samples: num
 export async function runOnCHost(program: Program, inputs: Float32Array[], opts: CHostOptions = {}): Promise<DeviceRunResult> {
   const inSize = elementCount(program.input.shape);
   for (const x of inputs) if (x.length !== inSize) fail(`input has ${x.length} values, the model takes ${inSize}`);
+  const q = quantizeInputs(program, inputs) ?? [];
+  const samples = [
+    ...inputs.map((x) => new Uint8Array(Float32Array.from(x).buffer)),
+    ...q.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.length)),
+  ];
+  const stdout = await buildAndRunOnHost(program, HARNESS, samples, [String(inputs.length)], opts);
+  return parseOutputLines(stdout.split('\n'), program, inputs.length);
+}
+
+/**
+ * Emits the program's C next to `harness` in a work folder, builds it with host gcc, runs it on the
+ * concatenated `samples` (argv[1] = that file, then `args`) and returns what it printed.
+ */
+export async function buildAndRunOnHost(program: Program, harness: string, samples: Uint8Array[], args: string[], opts: CHostOptions = {}): Promise<string> {
   const dir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'tinyforge-c-'));
   try {
     mkdirSync(dir, { recursive: true });
     const src = emitC(program, { target: opts.target ?? 'c', dspWeights: opts.dspWeights });
     writeFileSync(join(dir, 'model.h'), src['model.h']);
     writeFileSync(join(dir, 'model.c'), src['model.c']);
-    writeFileSync(join(dir, 'harness.c'), HARNESS);
-    const q = quantizeInputs(program, inputs) ?? [];
-    const parts: Uint8Array[] = [
-      ...inputs.map((x) => new Uint8Array(Float32Array.from(x).buffer)),
-      ...q.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.length)),
-    ];
-    writeFileSync(join(dir, 'samples.bin'), Buffer.concat(parts));
+    writeFileSync(join(dir, 'harness.c'), harness);
+    writeFileSync(join(dir, 'samples.bin'), Buffer.concat(samples));
     const exe = join(dir, 'harness');
     try {
-      await run('gcc', [...HOST_CFLAGS, ...(opts.cflags ?? []), '-o', exe, join(dir, 'harness.c'), join(dir, 'model.c'), '-lm'], { cwd: dir });
+      await run('gcc', [...HOST_CFLAGS, ...(opts.cflags ?? []), '-o', exe, join(dir, 'harness.c'), join(dir, 'model.c'), '-lm'], { cwd: dir, maxBuffer: 1 << 26 });
     } catch (e) {
-      fail(`gcc failed on the generated C: ${(e as { stderr?: string }).stderr ?? String(e)}`);
+      fail(`gcc failed on the generated C: ${((e as { stderr?: string }).stderr ?? String(e)).slice(0, 4000)}`);
     }
-    const { stdout } = await run(exe, [join(dir, 'samples.bin'), String(inputs.length)], { cwd: dir, maxBuffer: 1 << 28 });
-    return parseOutputLines(stdout.split('\n'), program, inputs.length);
+    const { stdout } = await run(exe, [join(dir, 'samples.bin'), ...args], { cwd: dir, maxBuffer: 1 << 28 });
+    return stdout;
   } finally {
     if (!opts.workDir) rmSync(dir, { recursive: true, force: true });
   }

@@ -3,20 +3,13 @@
  * float API (tf_model_run) on float samples and the integer API (tf_model_run_int, the file's own
  * int8 / int16 / int32 tensors, e.g. TFLM's `*_input0_int16.csv`) on integer samples.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fail } from '../../errors.js';
 import type { Program } from '../../plan/program.js';
 import { elementCount } from '../../plan/program.js';
-import { HOST_CFLAGS, type CHostOptions } from './host.js';
-import { emitC } from './index.js';
+import { buildAndRunOnHost, type CHostOptions } from './host.js';
 import { integerApi } from './tflite-api.js';
 import { INT_LIMITS } from './tflite-helpers.js';
 
-const run = promisify(execFile);
 
 /** A float sample quantized to the integer API's input type (TFLM AffineQuantize: round half away from zero, clamp). */
 export function quantizeIntInput(program: Program, x: ArrayLike<number>): number[] {
@@ -91,28 +84,11 @@ export async function runTfliteOnCHost(program: Program, floatInputs: ArrayLike<
   if (intInputs.length && !api) fail(`'${program.name}' has no integer API (one integer input and one integer output)`);
   for (const x of floatInputs) if (x.length !== inSize) fail(`float input has ${x.length} values, the model takes ${inSize}`);
   for (const x of intInputs) if (x.length !== api!.input.length) fail(`integer input has ${x.length} values, the model takes ${api!.input.length}`);
-  const dir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'tinyforge-tfl-'));
-  try {
-    mkdirSync(dir, { recursive: true });
-    const src = emitC(program, { target: opts.target ?? 'c', dspWeights: opts.dspWeights });
-    writeFileSync(join(dir, 'model.h'), src['model.h']);
-    writeFileSync(join(dir, 'model.c'), src['model.c']);
-    writeFileSync(join(dir, 'harness.c'), HARNESS);
-    const parts = [...floatInputs.map((x) => Buffer.from(Float32Array.from(x).buffer)), ...intInputs.map((x) => Buffer.from(Int32Array.from(x).buffer))];
-    writeFileSync(join(dir, 'samples.bin'), Buffer.concat(parts));
-    const exe = join(dir, 'harness');
-    try {
-      await run('gcc', [...HOST_CFLAGS, ...(opts.cflags ?? []), '-o', exe, join(dir, 'harness.c'), join(dir, 'model.c'), '-lm'], { cwd: dir, maxBuffer: 1 << 26 });
-    } catch (e) {
-      fail(`gcc failed on the generated C: ${((e as { stderr?: string }).stderr ?? String(e)).slice(0, 4000)}`);
-    }
-    const { stdout } = await run(exe, [join(dir, 'samples.bin'), String(floatInputs.length), String(intInputs.length)], { cwd: dir, maxBuffer: 1 << 28 });
-    const lines = stdout.split('\n');
-    const outputs = lines.filter((l) => l.startsWith('O')).map((l) => new Float32Array(Uint32Array.from(l.trim().split(/\s+/).slice(1), (h) => parseInt(h, 16)).buffer));
-    const outputsInt = lines.filter((l) => l.startsWith('Q')).map((l) => l.trim().split(/\s+/).slice(1).map(Number));
-    if (outputs.length !== floatInputs.length || outputsInt.length !== intInputs.length) fail(`C run returned ${outputs.length}/${floatInputs.length} float and ${outputsInt.length}/${intInputs.length} integer outputs`);
-    return { outputs, outputsInt };
-  } finally {
-    if (!opts.workDir) rmSync(dir, { recursive: true, force: true });
-  }
+  const samples = [...floatInputs.map((x) => new Uint8Array(Float32Array.from(x).buffer)), ...intInputs.map((x) => new Uint8Array(Int32Array.from(x).buffer))];
+  const stdout = await buildAndRunOnHost(program, HARNESS, samples, [String(floatInputs.length), String(intInputs.length)], opts);
+  const lines = stdout.split('\n');
+  const outputs = lines.filter((l) => l.startsWith('O')).map((l) => new Float32Array(Uint32Array.from(l.trim().split(/\s+/).slice(1), (h) => parseInt(h, 16)).buffer));
+  const outputsInt = lines.filter((l) => l.startsWith('Q')).map((l) => l.trim().split(/\s+/).slice(1).map(Number));
+  if (outputs.length !== floatInputs.length || outputsInt.length !== intInputs.length) fail(`C run returned ${outputs.length}/${floatInputs.length} float and ${outputsInt.length}/${intInputs.length} integer outputs`);
+  return { outputs, outputsInt };
 }
