@@ -6,7 +6,7 @@
  *  - compile time.
  * Writes bench/results.json and prints a Markdown table.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compileModel } from '../compiler/compile.js';

@@ -23,7 +23,7 @@ import { readSafetensors, toFloat32, writeSafetensors } from './io/safetensors.j
 import { macCount, parameterCount, type Graph } from './ir/graph.js';
 import { runReference } from './ir/reference.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
-import { isQuantizedProgram, lowerQuantizedGraph, runQuantizedProgram, type QuantizedProgram } from './plan/lower-quantized.js';
+import { lowerQuantizedGraph, runQuantizedProgram, type QuantizedProgram } from './plan/lower-quantized.js';
 import { checkRamBudget, type RamEstimate } from './backends/c/ram.js';
 import type { Program } from './plan/program.js';
 import { serializeProgram } from './plan/serialize.js';

@@ -17,7 +17,7 @@ import { DEFAULT_BOARD, loadBoard, type BoardProfile } from './boards.js';
 import { runningBoard } from './emulator.js';
 import { buildModelImage, checkCompiledFor, type ModelImage } from './image.js';
 import { inactiveSlot, type BoardInfo } from './protocol.js';
-import { DeviceStatusError, LinkError, LoaderSession, newStats, type WireStats } from './session.js';
+import { LinkError, LoaderSession, newStats, type WireStats } from './session.js';
 import { openSerial, type SerialOptions, type Transport } from './transport.js';
 
 export interface ConnectOptions extends SerialOptions {

@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { TinyforgeError } from '../errors.js';
 import { encodeFrame, FrameReader, type Frame } from './framing.js';
-import { CMD, NAK, NAK_TEXT, parseHello, STATUS_TEXT, type BoardInfo, type CommandName } from './protocol.js';
+import { CMD, NAK, parseHello, STATUS_TEXT, type BoardInfo, type CommandName } from './protocol.js';
 import type { Transport } from './transport.js';
 
 export interface WireStats {

@@ -108,7 +108,6 @@ export function exportOnnx(g: Graph, opts: { producerVersion?: string } = {}): O
   if (g.meta?.packing) fail(`${g.source}: export the graph before packForLowering (the packed form has one float input)`);
   const T = meta.sequenceLength;
   const b = new OnnxGraphBuilder();
-  const shapeOf = (name: string) => g.values.get(name)?.shape ?? fail(`${g.source}: value '${name}' has no shape; run inferShapes`);
   const rename = new Map<string, string>(); // IR value -> ONNX value (the mask becomes its additive bias)
   const ref = (v: string) => rename.get(v) ?? v;
 

@@ -86,7 +86,6 @@ export class MpcReference {
   private readonly dY: Buf;
   private readonly x: Buf[];
   private readonly dx: Buf[];
-  private readonly z: Buf;
   private readonly g: Buf;
   private readonly H: Buf;
   private readonly Up: Buf;
@@ -105,7 +104,6 @@ export class MpcReference {
     this.ypred = new A(N2 * p); this.dY = new A(N2 * p * n);
     this.x = plan.layers.map(() => new A(W)).concat([new A(W)]);
     this.dx = plan.layers.map(() => new A(W * n)).concat([new A(W * n)]);
-    this.z = new A(W);
     this.g = new A(n); this.H = new A(n * n);
   }
 

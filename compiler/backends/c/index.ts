@@ -86,7 +86,6 @@ function checkTypes(step: Step): void {
   if (aux.length !== taux.length || aux.some((a, k) => a.dtype !== taux[k])) fail(`${step.name}: ${step.op} expects aux operands [${taux.join(', ')}]`);
 }
 
-const C_TYPE: Record<DType, string> = { float32: 'float', int8: 'int8_t', int16: 'int16_t', int32: 'int32_t' };
 
 function resolveDspWeights(program: Program, opts: CEmitOptions): 'int8' | 'int16' {
   const mode = opts.dspWeights ?? 'auto';

@@ -1,6 +1,6 @@
 /** Finds the prebuilt kernel module (build/kernels.wasm), compiling it in-process when it is missing. */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fail } from '../../errors.js';
 import { packageRoot } from '../../paths.js';
 

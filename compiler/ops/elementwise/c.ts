@@ -16,10 +16,6 @@ function checkBinary(s: { name: string; length: number; period: number; in: { le
   }
 }
 
-/** `tf_requant(x, m, shift, sat, lsh)` with the per-constant flags that let the compiler drop dead cases. */
-function rq(x: string, m: number, shift: number): string {
-  return `tf_requant(${x}, ${cInt32(m)}, ${shift}, ${m === -2147483648 ? 1 : 0}, ${shift > 0 ? 1 : 0})`;
-}
 
 /** Loop over i with the broadcast index j = i % period kept incrementally (no division). */
 function broadcastLoop(length: number, period: number, body: string): string {

@@ -4,7 +4,6 @@
  * any type (in.dtype): out[coord] = in[coord - before] inside, padValue outside.
  */
 import { fail } from '../../errors.js';
-import type { ProgramMemory } from '../../exec/memory.js';
 import { constInts, constOperand, optionalConst, registerExtStep, registerTflGraphOp, registerTfliteOp, viewAny, type ExtStepBase, type QLowerCtx, type TflNode, type TflNodeAttrs } from '../tflite.js';
 
 export interface PadStep extends ExtStepBase {
