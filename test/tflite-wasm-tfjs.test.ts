@@ -25,7 +25,8 @@ const tfl = loaded;
  * TFLM's test harness does after ResetVariableTensors: each sample gets a fresh interpreter).
  * hello_world_int8: three int8 FULLY_CONNECTED layers; XNNPACK requantizes in float and differs from TFLM's
  * integer rounding by 1 unit on some hidden values, which the next layers amplify (tinyforge reproduces TFLM's
- * published outputs: test/tflite-wasm-models.test.ts).
+ * published outputs: test/tflite-wasm-models.test.ts; a model of XNNPACK's arithmetic reproduces tfjs-tflite
+ * exactly: test/tflite-tfjs-differences-are-xnnpack-requantization.test.ts).
  */
 const CASES = [
   ['person_detect', 8, 1, false], ['hello_world_int8', 256, 3, false], ['hello_world_float', 64, 1e-5, false], ['keyword_scrambled', 8, 1, true],
