@@ -76,7 +76,7 @@ export interface TfliteIntRun { outputs: number[][]; instructions?: number[]; vi
  * (`samples[s][k]` = graph input k of sample s; int8 / int16 / int32, or float32 for float inputs) and
  * returns the output in the file's output dtype, as TFLM's test vectors hold them. reference and wasm run
  * the integer steps directly; c-host and qemu use the C integer API (tf_model_run_int) when the program has
- * one (one integer input and output), else the float API with the file's quantization at the boundary
+ * one (integer inputs, one integer output), else the float API with the file's quantization at the boundary
  * ((q - zp)·scale in, round-half-away(y / scale) + zp out, exact for int8/int16 tensors).
  */
 export async function runTfliteInts(model: CompiledModel, on: RunOn, samples: ArrayLike<number>[][]): Promise<TfliteIntRun> {
@@ -114,15 +114,17 @@ export async function runTfliteInts(model: CompiledModel, on: RunOn, samples: Ar
         });
         return x;
       });
+      // integer API samples: every input's values in turn (inputs not given are zeros)
+      const ints = samples.map((f) => p.inputs.flatMap((io, k) => (f[k] ? Array.from(f[k]) : new Array<number>(elementCount(io.shape)).fill(0))));
       if (on === 'c-host') {
         const { runTfliteOnCHost } = await import('./backends/c/tflite-host.js');
         const target = manifest.target === 'cortex-m4f' ? 'cortex-m4f' : 'c';
-        if (api) return { outputs: (await runTfliteOnCHost(program, [], samples.map((f) => f[0]), { target })).outputsInt, via: 'integer API' };
+        if (api) return { outputs: (await runTfliteOnCHost(program, [], ints, { target })).outputsInt, via: 'integer API' };
         return { outputs: (await runTfliteOnCHost(program, floats, [], { target })).outputs.map((y) => requantizeOutput(p.outputs[0], y)), via: 'float API' };
       }
       const { runOnQemu } = await import('../targets/boards/mps2-an386/run.js');
       if (api) {
-        const r = await runOnQemu(program, floats, { intInputs: samples.map((f) => f[0]), intOnly: true });
+        const r = await runOnQemu(program, floats, { intInputs: ints, intOnly: true });
         return { outputs: r.outputsInt!, instructions: r.instructionsInt ?? r.instructions, via: 'integer API' };
       }
       const r = await runOnQemu(program, floats);

@@ -1,6 +1,6 @@
 /**
  * `tinyforge compile model.tflite` and `tinyforge run` with TFLM's integer CSV vectors: the output CSV equals
- * the golden file byte for byte on reference, wasm, c-host and qemu; `--ram` refuses a model that does not fit
+ * the golden file byte for byte on reference, wasm, c-host and qemu (also for two-input ADD); `--ram` refuses a model that does not fit
  * before writing anything.
  */
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,19 @@ describe('tinyforge compile/run on .tflite files', () => {
         expect(r.code, r.stderr).toBe(0);
         expect(readFileSync(file, 'utf8')).toBe(readFileSync(join(SEANET, op, `${op}${i}_golden_int16.csv`), 'utf8'));
       }
+    }
+  });
+
+  it('two-input ADD (add0, compiled to cortex-m4f): --input per graph input; the output CSV = golden file on every target', () => {
+    const out = join(root, 'add0');
+    expect(tinyforge(['compile', join(SEANET, 'add', 'add0.tflite'), '--target', 'cortex-m4f', '--out', out]).code).toBe(0);
+    const inputs = [0, 1].flatMap((k) => ['--input', join(SEANET, 'add', `add0_input${k}_int16.csv`)]);
+    for (const on of ['reference', 'wasm', 'c-host', 'qemu']) {
+      const file = join(root, `add0-${on}.csv`);
+      const r = tinyforge(['run', out, ...inputs, '--output', file, '--on', on]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/integer API/);
+      expect(readFileSync(file, 'utf8'), on).toBe(readFileSync(join(SEANET, 'add', 'add0_golden_int16.csv'), 'utf8'));
     }
   });
 

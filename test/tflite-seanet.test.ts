@@ -1,55 +1,37 @@
 /**
- * TFLite Micro's seanet int16x8 single-layer tests (quantize has cases 0-1 only): the TS oracle (the lowered program's integer
- * steps) reproduces TFLM's golden output exactly. Cases whose input vectors are not in the fixtures
- * (the second inputs of add/sub, every transpose_conv input, quantize0's int32 input; quantize1 has
- * no golden) are checked to lower and run; they become bit-exact checks as soon as the vectors are
- * added (`NAME_input1_int16.csv`, `NAME_input0_int32.csv`, ...: picked up automatically).
+ * TFLite Micro's seanet int16x8 single-layer tests (quantize has cases 0-1 only): the TS oracle (the lowered
+ * program's integer steps) reproduces TFLM's golden output exactly for every case whose vectors are in the
+ * fixtures (test/helpers/seanet.ts finds `NAME_input<k>_<dtype>.csv` per graph input and the golden file; see
+ * test/fixtures/tflite/README.md for which are there). The others are checked to lower and run.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importTflite } from '../compiler/frontends/tflite.js';
 import { lowerQuantizedGraph, parseFlatCsv, runQuantizedProgram, runTfliteCsv } from '../compiler/plan/lower-quantized.js';
 import { executeProgram } from '../compiler/exec/program.js';
 import { runReferenceAll } from '../compiler/ir/reference.js';
 import type { Program } from '../compiler/plan/program.js';
+import { SEANET_CASES, SEANET_COMPLETE, SEANET_DIR, seanetCase } from './helpers/seanet.js';
 
-const DIR = join(import.meta.dirname, 'fixtures', 'tflite', 'seanet');
-const OPS = ['add', 'conv', 'leaky_relu', 'pad', 'quantize', 'strided_slice', 'sub', 'transpose_conv'];
-const CASES = OPS.flatMap((op) => [0, 1, 2, 3, 4].map((i) => [op, i] as const)).filter(([op, i]) => existsSync(join(DIR, op, `${op}${i}.tflite`)));
-
-function vectors(op: string, i: number, positions: number[]) {
-  const base = join(DIR, op, `${op}${i}`);
-  const feed = (k: number) => ['int16', 'int8', 'int32'].map((t) => `${base}_input${k}_${t}.csv`).find(existsSync);
-  const files = positions.map(feed);
-  const golden = ['int16', 'int8', 'int32'].map((t) => `${base}_golden_${t}.csv`).find(existsSync);
-  return { base, files, golden };
-}
+const DIR = SEANET_DIR;
+const CASES = SEANET_CASES;
 
 describe('seanet int16x8 layers in the TS oracle', () => {
   it.each(CASES)('%s%i', (op, i) => {
-    const model = join(DIR, op, `${op}${i}.tflite`);
-    const p = lowerQuantizedGraph(importTflite(model));
-    const { files, golden } = vectors(op, i, p.inputs.map((io) => io.filePosition));
-    const feeds = files.map((f) => (f ? parseFlatCsv(readFileSync(f, 'utf8'), f) : undefined));
-    const out = runQuantizedProgram(p, feeds.map((f, k) => f ?? new Array(p.inputs[k].shape.reduce((a, b) => a * b, 1)).fill(0)));
+    const c = seanetCase(op, i), p = c.program;
+    const out = runQuantizedProgram(p, c.inputs.map((f, k) => f ?? new Array(p.inputs[k].shape.reduce((a, b) => a * b, 1)).fill(0)));
     expect(out.length).toBe(p.outputs[0].shape.reduce((a, b) => a * b, 1));
-    if (!golden || files.some((f) => !f)) {
+    if (!c.complete) {
       // vectors missing from the fixtures: lowered and ran; nothing to compare with
-      console.warn(`seanet ${op}${i}: ${!golden ? 'no golden file' : `input ${p.inputs[files.findIndex((f) => !f)].filePosition} missing`} in the fixtures; ran without a comparison`);
+      console.warn(`seanet ${op}${i}: ${!c.golden ? 'no golden file' : `input ${p.inputs[c.inputs.findIndex((f) => !f)].filePosition} missing`} in the fixtures; ran without a comparison`);
       return;
     }
-    const want = parseFlatCsv(readFileSync(golden, 'utf8'), golden);
-    expect(Array.from(out)).toEqual(want);
+    expect(Array.from(out)).toEqual(c.golden);
   });
 
-  it('the fixtures verified bit for bit cover conv, leaky_relu, pad and strided_slice (20 cases)', () => {
-    const exact = CASES.filter(([op, i]) => {
-      const p = lowerQuantizedGraph(importTflite(join(DIR, op, `${op}${i}.tflite`)));
-      const v = vectors(op, i, p.inputs.map((io) => io.filePosition));
-      return v.golden && v.files.every(Boolean);
-    });
-    expect(exact.length).toBeGreaterThanOrEqual(20);
+  it('the fixtures verified bit for bit cover every seanet op', () => {
+    expect(SEANET_COMPLETE.length).toBe(33);
   });
 
   it.each(CASES)('%s%i: the integer kernel agrees with the float reference within 2 steps on random inputs', (op, i) => {

@@ -1,27 +1,35 @@
 /**
  * Runs the generated C of a TensorFlow Lite program on the build machine through both APIs: the
  * float API (tf_model_run) on float samples and the integer API (tf_model_run_int, the file's own
- * int8 / int16 / int32 tensors, e.g. TFLM's `*_input0_int16.csv`) on integer samples.
+ * int8 / int16 / int32 tensors, e.g. TFLM's `*_input0_int16.csv`) on integer samples (several graph
+ * inputs: one integer sample is their values concatenated in input order).
  */
 import { fail } from '../../errors.js';
 import type { Program } from '../../plan/program.js';
 import { elementCount } from '../../plan/program.js';
 import { buildAndRunOnHost, type CHostOptions } from './host.js';
-import { integerApi } from './tflite-api.js';
+import { integerApi, integerApiValues } from './tflite-api.js';
 import { INT_LIMITS } from './tflite-helpers.js';
 
 
-/** A float sample quantized to the integer API's input type (TFLM AffineQuantize: round half away from zero, clamp). */
+/**
+ * A float sample (the float API's input: every graph input's values in turn) quantized to the integer API's
+ * input types (TFLM AffineQuantize: round half away from zero, clamp).
+ */
 export function quantizeIntInput(program: Program, x: ArrayLike<number>): number[] {
   const api = integerApi(program) ?? fail(`'${program.name}' has no integer API`);
-  const [lo, hi] = INT_LIMITS[api.input.dtype];
-  const f = Math.fround, scale = f(api.inScale);
-  return Array.from({ length: api.input.length }, (_, i) => {
-    const t = f(f(x[i]) / scale);
-    const r = Number.isNaN(t) ? 0 : !Number.isFinite(t) ? (t > 0 ? hi : lo) : t >= 0 ? Math.floor(t + 0.5) : -Math.floor(0.5 - t);
-    const v = r + api.inZeroPoint;
-    return v < lo ? lo : v > hi ? hi : v;
-  });
+  const f = Math.fround, out: number[] = [];
+  for (const io of api.inputs) {
+    const [lo, hi] = INT_LIMITS[io.ref.dtype];
+    const scale = f(io.scale), base = out.length;
+    for (let i = 0; i < io.ref.length; i++) {
+      const t = f(f(x[base + i]) / scale);
+      const r = Number.isNaN(t) ? 0 : !Number.isFinite(t) ? (t > 0 ? hi : lo) : t >= 0 ? Math.floor(t + 0.5) : -Math.floor(0.5 - t);
+      const v = r + io.zeroPoint;
+      out.push(v < lo ? lo : v > hi ? hi : v);
+    }
+  }
+  return out;
 }
 
 const HARNESS = `/* tinyforge TFLite host harness: argv[1] = samples (float inputs as float32, then integer inputs as int32), argv[2] = float count, argv[3] = integer count */
@@ -53,11 +61,11 @@ int main(int argc, char **argv) {
   }
 #if TF_MODEL_INT
   for (s = 0; s < ni; s++) {
-    static int32_t raw[TF_MODEL_INT_INPUT_SIZE];
+    static int32_t raw[TF_MODEL_INT_INPUT_VALUES];
     static tf_model_int_in_t qin[TF_MODEL_INT_INPUT_SIZE];
     static tf_model_int_out_t qout[TF_MODEL_INT_OUTPUT_SIZE];
-    if (fread(raw, 4, TF_MODEL_INT_INPUT_SIZE, f) != TF_MODEL_INT_INPUT_SIZE) return 3;
-    for (i = 0; i < TF_MODEL_INT_INPUT_SIZE; i++) qin[i] = (tf_model_int_in_t)raw[i];
+    if (fread(raw, 4, TF_MODEL_INT_INPUT_VALUES, f) != TF_MODEL_INT_INPUT_VALUES) return 3;
+    tf_model_int_pack(raw, qin);
     if (tf_model_run_int(qin, qout) != 0) return 4;
     printf("Q");
     for (i = 0; i < TF_MODEL_INT_OUTPUT_SIZE; i++) printf(" %ld", (long)qout[i]);
@@ -81,9 +89,9 @@ export interface TfliteHostResult {
 export async function runTfliteOnCHost(program: Program, floatInputs: ArrayLike<number>[], intInputs: ArrayLike<number>[], opts: CHostOptions = {}): Promise<TfliteHostResult> {
   const inSize = elementCount(program.input.shape);
   const api = integerApi(program);
-  if (intInputs.length && !api) fail(`'${program.name}' has no integer API (one integer input and one integer output)`);
+  if (intInputs.length && !api) fail(`'${program.name}' has no integer API (integer inputs and one integer output)`);
   for (const x of floatInputs) if (x.length !== inSize) fail(`float input has ${x.length} values, the model takes ${inSize}`);
-  for (const x of intInputs) if (x.length !== api!.input.length) fail(`integer input has ${x.length} values, the model takes ${api!.input.length}`);
+  for (const x of intInputs) if (x.length !== integerApiValues(api!)) fail(`integer input has ${x.length} values, the model takes ${integerApiValues(api!)}`);
   const samples = [...floatInputs.map((x) => new Uint8Array(Float32Array.from(x).buffer)), ...intInputs.map((x) => new Uint8Array(Int32Array.from(x).buffer))];
   const stdout = await buildAndRunOnHost(program, HARNESS, samples, [String(floatInputs.length), String(intInputs.length)], opts);
   const lines = stdout.split('\n');

@@ -15,7 +15,7 @@ import { elementCount } from '../../../compiler/plan/program.js';
 import { emitC, type CEmitOptions } from '../../../compiler/backends/c/index.js';
 import { cFloat, cList } from '../../../compiler/backends/c/cformat.js';
 import { parseOutputLines, quantizeInputs } from '../../../compiler/backends/c/host.js';
-import { integerApi } from '../../../compiler/backends/c/tflite-api.js';
+import { integerApi, integerApiValues } from '../../../compiler/backends/c/tflite-api.js';
 import { quantizeIntInput } from '../../../compiler/backends/c/tflite-host.js';
 import type { McuRunResult } from '../../../compiler/backends/types.js';
 
@@ -81,8 +81,16 @@ export function testVectorsC(program: Program, inputs: Float32Array[], intInputs
   const api = integerApi(program);
   if (api) {
     const iin = intInputs ?? inputs.map((x) => quantizeIntInput(program, x));
-    if (iin.length !== inputs.length || iin.some((v) => v.length !== api.input.length)) fail(`integer inputs: ${iin.length} samples of ${api.input.length} values expected`);
-    s += `#if TF_MODEL_INT\nconst tf_model_int_in_t tf_test_iin[${inputs.length}][TF_MODEL_INT_INPUT_SIZE] = {\n${iin.map((x) => `{\n${cList(x, (v) => (v === -2147483648 ? '(-2147483647 - 1)' : String(v)))}\n}`).join(',\n')}\n};\n#endif\n`;
+    const values = integerApiValues(api);
+    if (iin.length !== inputs.length || iin.some((v) => v.length !== values)) fail(`integer inputs: ${inputs.length} samples of ${values} values expected`);
+    const int = (v: number) => (v === -2147483648 ? '(-2147483647 - 1)' : String(v));
+    // several inputs: one struct per sample with an array per input ({ { {in0...}, {in1...} } })
+    const sample = (x: ArrayLike<number>) => {
+      if (api.inputs.length === 1) return `{\n${cList(x, int)}\n}`;
+      let o = 0;
+      return `{ {\n${api.inputs.map((io) => `{\n${cList(Array.from(x).slice(o, (o += io.ref.length)), int)}\n}`).join(',\n')}\n} }`;
+    };
+    s += `#if TF_MODEL_INT\nconst tf_model_int_in_t tf_test_iin[${inputs.length}][TF_MODEL_INT_INPUT_SIZE] = {\n${iin.map(sample).join(',\n')}\n};\n#endif\n`;
   }
   s += `const float tf_test_in[${inputs.length}][TF_MODEL_INPUT_SIZE] = {\n${inputs.map((x) => `{\n${cList(x, cFloat, 6)}\n}`).join(',\n')}\n};\n`;
   if (q) s += `#if TF_MODEL_INT8\nconst int8_t tf_test_qin[${inputs.length}][TF_MODEL_INT8_INPUT_SIZE] = {\n${q.map((x) => `{\n${cList(x)}\n}`).join(',\n')}\n};\n#endif\n`;
