@@ -47,8 +47,10 @@ export async function runOn(model: CompiledModel, on: RunOn, inputs: Float32Arra
   const { program, manifest, dir } = model;
   switch (on) {
     case 'reference': {
-      const { executeProgram } = await import('./exec/program.js');
-      const rs = inputs.map((x) => executeProgram(program, x));
+      // one model instance for all samples, in order (stateful models carry their state, as on every target)
+      const { ProgramSession } = await import('./exec/program.js');
+      const session = new ProgramSession(program);
+      const rs = inputs.map((x) => session.run(x));
       return { outputs: rs.map((r) => r.output), ...(program.int8Output ? { outputsQ: rs.map((r) => r.outputQ!) } : {}) };
     }
     case 'wasm': {
@@ -81,14 +83,16 @@ export interface TfliteIntRun { outputs: number[][]; instructions?: number[]; vi
  */
 export async function runTfliteInts(model: CompiledModel, on: RunOn, samples: ArrayLike<number>[][]): Promise<TfliteIntRun> {
   const { program, manifest, dir } = model;
-  const { isQuantizedProgram, runQuantizedProgram } = await import('./plan/lower-quantized.js');
+  const { isQuantizedProgram, QuantizedSession } = await import('./plan/lower-quantized.js');
   if (!isQuantizedProgram(program)) fail(`${dir}: not compiled from a .tflite file; integer CSV IO is for TensorFlow Lite programs`);
   const p = program;
   if (samples.length === 0) fail('no input samples');
   const toNums = (t: ArrayLike<number>) => Array.from(t);
   switch (on) {
-    case 'reference':
-      return { outputs: samples.map((f) => toNums(runQuantizedProgram(p, f))), via: 'integer API' };
+    case 'reference': {
+      const session = new QuantizedSession(p); // samples in order through one instance, as on every target
+      return { outputs: samples.map((f) => toNums(session.run(f))), via: 'integer API' };
+    }
     case 'wasm': {
       const file = join(dir, 'model.wasm');
       let bytes: Uint8Array;

@@ -41,7 +41,7 @@ export interface TinyforgeWasmMetadata {
   arena: { address: number; bytes: number };
   constants: { address: number; bytes: number };
   memoryBytes: number;
-  functions: { run: string; runInt8?: string };
+  functions: { run: string; runInt8?: string; reset?: string };
   /** sequence models (MatFormer encoders and decoders): how the packed program IO maps to token inputs/outputs */
   sequence?: TinyforgeSequenceMeta;
 }
@@ -121,8 +121,16 @@ export interface TinyforgeModel {
   readonly quant: 'float32' | 'int8';
   readonly inputs: TensorInfo[];
   readonly outputs: TensorInfo[];
-  /** Float in, float out. A feed of k * sampleSize values runs k samples; outputs are concatenated. */
+  /**
+   * Float in, float out. A feed of k * sampleSize values runs k samples, in order; outputs are concatenated.
+   * Stateful models (TFLite SVDF / LSTM variable tensors) carry their state from one sample and one call to the
+   * next, as TFLite does; reset() starts over.
+   */
   run(feeds: Record<string, Float32Array | number[]>, options?: RunOptions): Record<string, Float32Array>;
+  /** True when the model keeps state between inferences (TFLite variable tensors). */
+  readonly stateful: boolean;
+  /** Persistent state back to its initial value (a no-op for stateless models). */
+  reset(): void;
   /** int8 models only: int8 in, int8 out, batched like run(). */
   runInt8(feeds: Record<string, Int8Array>): Record<string, Int8Array>;
   /**
@@ -268,11 +276,15 @@ export async function load(bytes: BufferSource | WebAssembly.Module): Promise<Ti
 
   const isFloatFeed = (v: unknown) => v instanceof Float32Array || (Array.isArray(v) && v.every((x) => typeof x === 'number'));
 
+  const resetFn = meta.functions.reset ? ex[meta.functions.reset] as () => void : undefined;
+  if (meta.functions.reset && typeof resetFn !== 'function') fail(`corrupt tinyforge model '${meta.name}': missing reset export`);
   return {
     name: meta.name,
     quant: meta.quant,
     inputs: meta.inputs.map(info),
     outputs: meta.outputs.map(info),
+    stateful: !!resetFn,
+    reset() { resetFn?.(); },
 
     run(feeds, options) {
       const raw = isInt8 && options?.raw === true;

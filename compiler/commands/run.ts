@@ -24,7 +24,7 @@ export function register(y: Argv): Argv {
   return y
     .command('run <compiled>', 'run a compiled model on inputs from a safetensors or CSV file', (y) => y
       .positional('compiled', { type: 'string', demandOption: true, describe: 'folder written by tinyforge compile' })
-      .option('input', { type: 'string', demandOption: true, describe: 'safetensors ([N, ...] or [...]) or CSV (time x channels, or one sample per row); .tflite models: flattened CSV in the input\'s own dtype (repeat --input for several graph inputs)' })
+      .option('input', { type: 'string', demandOption: true, describe: 'safetensors ([N, ...] or [...]) or CSV (time x channels, or one sample per row); .tflite models: flattened CSV in the input\'s own dtype (repeat --input for several graph inputs). Samples run in order through one model instance: stateful TFLite models (SVDF, LSTM) carry their state from one to the next, as TFLite Micro does' })
       .option('output', { type: 'string', describe: 'file to write the outputs to (.safetensors or .csv)' })
       .option('on', { choices: RUN_ON as RunOn[], describe: 'where to run (default: wasm; c-host for MatFormer models)' })
       .option('plot', { type: 'string', describe: 'forecasters: draw context, forecast and truth (if known) to this SVG file' })

@@ -265,12 +265,6 @@ export function loadVectors(file: string, model?: CompiledModel): Vectors {
   return v;
 }
 
-function batches<T>(xs: T[], per: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += per) out.push(xs.slice(i, i + per));
-  return out;
-}
-
 /** Runs the vectors on the board's active model and compares bit for bit. */
 export async function verifyOnBoard(c: Connection, v: Vectors): Promise<VerifyReport> {
   const t0 = performance.now();
@@ -280,10 +274,12 @@ export async function verifyOnBoard(c: Connection, v: Vectors): Promise<VerifyRe
   if (!a) fail(`${c.transport.path}: no model on the board; flash one with 'tinyforge flash <compiled-dir>'`);
   const crcOk = (await session.crc(info.slots[a.slot].addr, a.size)) === a.crc;
   if (v.inputs[0].length !== a.inSize) fail(`${v.file}: vectors have ${v.inputs[0].length} inputs per sample, the model on the board (${a.name}) takes ${a.inSize}`);
-  const per = (inB: number, outB: number) => Math.max(1, Math.min(255, Math.floor((info.maxData - 4) / inB), Math.floor((info.maxData - 4) / (4 + outB))));
+  // one sample per request: the board starts every request from the model's initial state, and check vectors
+  // are independent samples (each from the initial state), which matters for stateful models (SVDF / LSTM)
+  const single = <T>(xs: T[]): T[][] => xs.map((x) => [x]);
   const instructions: number[] = [];
   const outs: Float32Array[] = [];
-  for (const b of batches(v.inputs, per(a.inSize * 4, a.outSize * 4))) {
+  for (const b of single(v.inputs)) {
     const r = await session.run('float32', b.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength)), a.outSize * 4);
     for (const s of r) { instructions.push(s.instructions); outs.push(new Float32Array(s.out.buffer.slice(s.out.byteOffset, s.out.byteOffset + s.out.byteLength))); }
   }
@@ -303,7 +299,7 @@ export async function verifyOnBoard(c: Connection, v: Vectors): Promise<VerifyRe
   if (a.int8 && v.inputsQ && v.expectedQ) {
     const instr: number[] = [];
     let exact = 0, compared = 0, idx = 0;
-    for (const b of batches(v.inputsQ, per(a.int8InSize, a.int8OutSize))) {
+    for (const b of single(v.inputsQ)) {
       const r = await session.run('int8', b.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength)), a.int8OutSize);
       for (const s of r) {
         instr.push(s.instructions);

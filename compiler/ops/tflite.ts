@@ -79,7 +79,7 @@ export function registerTfliteOp(def: TfliteOpDef): void { TFLITE_OPS.set(def.co
 
 export type ExtDType = DType | 'int16';
 export interface QBufferRef { space: Space; offset: number; dtype: ExtDType; length: number }
-export interface ExtStepBase { op: string; name: string; in: QBufferRef; out: QBufferRef; aux?: QBufferRef[] }
+export interface ExtStepBase { op: string; name: string; in: QBufferRef; out: QBufferRef; aux?: QBufferRef[]; reset?: true }
 
 export const extBytes = (d: ExtDType) => (d === 'int8' ? 1 : d === 'int16' ? 2 : 4);
 
@@ -109,6 +109,11 @@ export interface QLowerCtx {
   write(value: string): QBufferRef;
   /** a scratch arena buffer live only during the current step */
   scratch(dtype: ExtDType, length: number): QBufferRef;
+  /**
+   * a persistent state buffer (a TFLite variable tensor), reserved for the whole program; `init` is the step
+   * that gives it its initial value, run on reset only (plan/program.ts)
+   */
+  state(dtype: ExtDType, length: number): QBufferRef;
   info(value: string): TensorInfo;
   shape(value: string): number[];
 }

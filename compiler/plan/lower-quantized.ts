@@ -20,7 +20,7 @@ import {
 } from '../ops/tflite.js';
 import { planArena, type ArenaRequest } from './memory.js';
 import type { IOSpec, Program, Step } from './program.js';
-import { elementCount } from './program.js';
+import { elementCount, isResetStep } from './program.js';
 
 import type { ConvF32Step, ConvIntStep } from '../ops/conv/index.js';
 import type { TransposeConvF32Step, TransposeConvIntStep } from '../ops/transpose-conv/index.js';
@@ -88,6 +88,12 @@ class Allocator {
   extend(id: string, at: number): void {
     const r = this.requests.get(id)!;
     r.last = Math.max(r.last, at);
+  }
+  /** a buffer live from the first step to the last: never shares bytes with another tensor */
+  persistent(dtype: ExtDType, length: number): QBufferRef {
+    const a = this.alloc(null, dtype, length, 0);
+    this.requests.get(a.id)!.last = Number.MAX_SAFE_INTEGER;
+    return a.ref;
   }
   finish(): number {
     const plan = planArena([...this.requests.values()]);
@@ -158,6 +164,7 @@ export function lowerQuantizedGraph(g: Graph): QuantizedProgram {
       touched.push(a.id);
       return a.ref;
     },
+    state: (dtype, length) => alloc.persistent(dtype, length),
     info,
     shape: (v) => info(v).shape,
   };
@@ -219,28 +226,49 @@ function boundaryStep(dir: 'in' | 'out', value: string, from: QBufferRef, to: QB
 export type IntTensor = Int8Array | Int16Array | Int32Array | Float32Array;
 
 /**
- * Runs a lowered TFLite program on tensors in the file's own dtypes (int8 / int16 / int32 / float32),
- * one per graph input, and returns the graph output in its own dtype: TFLM's test-vector semantics.
- * Missing inputs (fewer arrays than graph inputs) are zeros, as in TFLM's zero-initialized arena.
+ * A TFLite model instance on tensors in the file's own dtypes (TFLM's Invoke): its memory lives across
+ * inferences, so variable tensors (SVDF / LSTM state) carry over from one run to the next, as in TFLite and
+ * TFLite Micro; reset() gives them their initial value again (done on creation).
+ */
+export class QuantizedSession {
+  private readonly mem: ProgramMemory;
+  constructor(readonly program: QuantizedProgram) {
+    this.mem = new Memory(program as unknown as Program);
+    this.reset();
+  }
+  reset(): void {
+    for (const s of this.program.steps) if (isResetStep(s)) stepExecutor(s.op)(s as Step, this.mem);
+  }
+  /** One inference on one tensor per graph input (missing inputs: zeros); the graph output in its own dtype. */
+  run(feeds: ArrayLike<number>[], onStep?: (s: AnyStep, m: ProgramMemory) => void): IntTensor {
+    const { program: p, mem } = this;
+    p.inputs.forEach((io, k) => {
+      const want = elementCount(io.shape);
+      const f = feeds[k];
+      if (f && f.length !== want) fail(`input '${io.name}' needs ${want} values ([${io.shape}] ${io.dtype}), got ${f.length}`);
+      if (f) viewAny(mem, io.ref).set(f); else viewAny(mem, io.ref).fill(0);
+    });
+    const firstFloatIn = p.inputs.some((io) => io.dtype === 'float32');
+    // integer inputs were written to their arena tensors: skip their boundary quantize steps
+    const start = firstFloatIn ? 0 : p.bodyStart;
+    const end = firstFloatIn ? p.steps.length : p.bodyEnd;
+    for (let i = start; i < end; i++) {
+      const s = p.steps[i];
+      if (isResetStep(s)) continue;
+      stepExecutor(s.op)(s as Step, mem);
+      if (i < p.bodyEnd) onStep?.(s, mem);
+    }
+    return viewAny(mem, p.outputs[0].ref).slice();
+  }
+}
+
+/**
+ * Runs a lowered TFLite program once, on a fresh instance, on tensors in the file's own dtypes (int8 / int16 /
+ * int32 / float32), one per graph input, and returns the graph output in its own dtype: TFLM's test-vector
+ * semantics. Missing inputs (fewer arrays than graph inputs) are zeros, as in TFLM's zero-initialized arena.
  */
 export function runQuantizedProgram(p: QuantizedProgram, feeds: ArrayLike<number>[], onStep?: (s: AnyStep, m: ProgramMemory) => void): IntTensor {
-  const mem = new Memory(p as unknown as Program);
-  p.inputs.forEach((io, k) => {
-    const want = elementCount(io.shape);
-    const f = feeds[k];
-    if (f && f.length !== want) fail(`input '${io.name}' needs ${want} values ([${io.shape}] ${io.dtype}), got ${f.length}`);
-    if (f) viewAny(mem, io.ref).set(f);
-  });
-  const firstFloatIn = p.inputs.some((io) => io.dtype === 'float32');
-  // integer inputs were written to their arena tensors: skip their boundary quantize steps
-  const start = firstFloatIn ? 0 : p.bodyStart;
-  for (let i = start; i < p.bodyEnd; i++) {
-    const s = p.steps[i];
-    stepExecutor(s.op)(s as Step, mem);
-    onStep?.(s, mem);
-  }
-  if (firstFloatIn) for (let i = p.bodyEnd; i < p.steps.length; i++) stepExecutor(p.steps[i].op)(p.steps[i] as Step, mem);
-  return viewAny(mem, p.outputs[0].ref).slice();
+  return new QuantizedSession(p).run(feeds, onStep);
 }
 
 /** Parses a flattened CSV (commas, whitespace, newlines; an optional non-numeric header row is skipped). */

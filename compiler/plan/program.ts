@@ -23,6 +23,12 @@
  * float32 arithmetic in exactly the order their op module documents, no fused multiply-add (C: compile
  * with -std=c99 or -ffp-contract=off), so they too give identical bits on every target.
  * roundToInt8(y): NaN -> 0; clamp to [-256, 256]; round half away from zero (f32 add of 0.5, truncate); clamp to int8.
+ *
+ * Persistent state (TFLite variable tensors: SVDF activation state, LSTM output / cell state): steps marked
+ * `reset: true` give a state buffer its initial value. They run when a model instance starts and on an explicit
+ * reset (C tf_model_reset(), WASM export `reset`, runtime model.reset()), never as part of an inference, so the
+ * state carries over from one inference to the next as in TFLite / TFLite Micro. State buffers are reserved in
+ * the arena for the whole program (never shared with other tensors).
  */
 import type { TfliteStep } from './lower-quantized.js';
 import type { EmbeddingStep } from '../ops/embedding/index.js';
@@ -66,6 +72,8 @@ interface StepBase {
   out: BufferRef;
   /** further operands, in the order the op documents (backends pass them after in and out) */
   aux?: BufferRef[];
+  /** runs on reset only (initializes persistent state), not in an inference */
+  reset?: true;
 }
 
 export interface DenseF32Step extends StepBase {
@@ -302,6 +310,14 @@ export interface Program {
   int8Input?: BufferRef;
   int8Output?: BufferRef;
 }
+
+/** The steps of one inference (everything but the reset-only steps), in order. */
+export const inferenceSteps = <S extends object>(steps: readonly S[]): S[] => steps.filter((s) => !isResetStep(s));
+/** The reset-only steps (initial values of persistent state), in order. */
+export const resetSteps = <S extends object>(steps: readonly S[]): S[] => steps.filter(isResetStep);
+export const isResetStep = (s: object): boolean => (s as { reset?: true }).reset === true;
+/** True when the program keeps state between inferences. */
+export const isStateful = (p: { steps: readonly object[] }): boolean => p.steps.some(isResetStep);
 
 export function bytesPerElement(d: DType): number {
   return d === 'int8' ? 1 : d === 'int16' ? 2 : 4;

@@ -11,7 +11,8 @@
  *   TF STACK <bytes>              peak stack below main's frame (stack painting; includes the timer calls)
  *   TF INSTR_PER_TICK <n>
  *   TF END
- * Instructions = (ticks - overhead) * BOARD_INSTR_PER_TICK; a warm-up inference runs first.
+ * Instructions = (ticks - overhead) * BOARD_INSTR_PER_TICK; a warm-up inference runs first (then stateful
+ * models are reset, so each sequence of samples starts from the initial state).
  */
 #include <stdint.h>
 #include <string.h>
@@ -20,6 +21,14 @@
 #include "test_vectors.h"
 
 #define STACK_PAINT 0xA5A5A5A5u
+
+/* Stateful models (TFLite variable tensors) carry state from one inference to the next: each API's sequence
+   of samples starts from the initial state, after its warm-up, as a fresh model instance would. */
+#if TF_MODEL_STATEFUL
+#define RESET_STATE() tf_model_reset()
+#else
+#define RESET_STATE() ((void)0)
+#endif
 
 static void put_str(const char *s) {
   while (*s) board_putc(*s++);
@@ -101,6 +110,7 @@ int main(void) {
   }
 #if !defined(TF_HARNESS_INT_ONLY)
   tf_model_run(tf_test_in[0], out); /* warm-up */
+  RESET_STATE();
   for (s = 0; s < tf_test_count; s++) {
     t0 = board_ticks();
     tf_model_run(tf_test_in[s], out);
@@ -122,6 +132,7 @@ int main(void) {
   {
     static tf_model_int_out_t iout[TF_MODEL_INT_OUTPUT_SIZE];
     tf_model_run_int(tf_test_iin[0], iout); /* warm-up */
+    RESET_STATE();
     for (s = 0; s < tf_test_count; s++) {
       t0 = board_ticks();
       tf_model_run_int(tf_test_iin[s], iout);
@@ -139,6 +150,7 @@ int main(void) {
   {
     static int8_t qout[TF_MODEL_INT8_OUTPUT_SIZE];
     tf_model_run_int8(tf_test_qin[0], qout); /* warm-up */
+    RESET_STATE();
     for (s = 0; s < tf_test_count; s++) {
       t0 = board_ticks();
       tf_model_run_int8(tf_test_qin[s], qout);

@@ -333,6 +333,10 @@ static uint8_t cmd_run(const uint8_t *a, uint32_t n, uint8_t *out, uint32_t *out
     if (s == 0) { /* warm-up */
       if (mode) h->run_int8((const int8_t *)sample_in, (int8_t *)sample_out);
       else h->run((const float *)sample_in, (float *)sample_out);
+      /* and fresh model RAM again, so a stateful model (TFLite variable tensors) starts every request from
+         its initial state and carries it from one sample to the next */
+      memcpy((void *)h->data_start, (const void *)h->data_load, h->data_end - h->data_start);
+      memset((void *)h->bss_start, 0, h->bss_end - h->bss_start);
     }
     t0 = port_ticks();
     if (mode) h->run_int8((const int8_t *)sample_in, (int8_t *)sample_out);

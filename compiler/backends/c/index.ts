@@ -5,7 +5,7 @@
  */
 import { fail } from '../../errors.js';
 import type { BufferRef, DType, Program, Step } from '../../plan/program.js';
-import { bytesPerElement, elementCount } from '../../plan/program.js';
+import { bytesPerElement, elementCount, isResetStep, isStateful } from '../../plan/program.js';
 import { emitDenseF32C, emitDenseS4C, emitDenseS8C, denseS8Kernel } from '../../ops/dense/c.js';
 import { emitDequantizeC, emitQuantizeC } from '../../ops/quantize/c.js';
 import { emitLayerNormF32C, emitLayerNormS8C } from '../../ops/layer-norm/c.js';
@@ -203,12 +203,23 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
   const inQ = program.input.quant ?? (firstQ >= 0 ? (program.steps[firstQ] as { scale: number; zeroPoint: number }) : undefined);
   const outQ = program.output.quant ?? (lastDq >= 0 ? (program.steps[lastDq] as { scale: number; zeroPoint: number }) : undefined);
 
-  const call = (i: number) => {
+  const callStep = (i: number) => {
     const s = program.steps[i];
     const args = [s.in, s.out, ...(s.aux ?? [])].map((r) => ptr(r, s.name));
     return `  ${fns[i]}(${args.join(', ')});\n`;
   };
-  let run = `int tf_model_run(const float *in, float *out) {\n`;
+  // persistent state (plan/program.ts): reset-only steps run in tf_model_reset(), which every entry calls
+  // once before its first inference; inferences leave the state to the next one
+  const stateful = isStateful(program);
+  const call = (i: number) => (isResetStep(program.steps[i]) ? '' : callStep(i));
+  const ensureState = stateful ? '  if (!tf_state_ready) tf_model_reset();\n' : '';
+  const reset = stateful ? `static int tf_state_ready;
+
+void tf_model_reset(void) {
+${program.steps.map((s, i) => (isResetStep(s) ? callStep(i) : '')).join('')}  tf_state_ready = 1;
+}
+` : '';
+  let run = `int tf_model_run(const float *in, float *out) {\n${ensureState}`;
   const runBody = program.steps.map((_, i) => call(i)).join('');
   if (!/\bin \+/.test(runBody)) run += '  (void)in;\n';
   if (!/\bout \+/.test(runBody)) run += '  (void)out;\n';
@@ -225,7 +236,7 @@ export function emitC(program: Program, opts: CEmitOptions): CSources {
       body += call(i);
     }
     runInt8 = `int tf_model_run_int8(const int8_t *in, int8_t *out) {
-  memcpy(${ptr(i8in, 'int8Input')}, in, ${i8in.length});
+${ensureState}  memcpy(${ptr(i8in, 'int8Input')}, in, ${i8in.length});
 ${body}  memcpy(out, ${ptr(i8out, 'int8Output')}, ${i8out.length});
   return 0;
 }\n`;
@@ -236,7 +247,7 @@ ${body}  memcpy(out, ${ptr(i8out, 'int8Output')}, ${i8out.length});
   const intApi = integerApi(program);
   let intApiSource = '';
   if (intApi) {
-    intApiSource = '\n' + integerApiSource(intApi, (i) => call(i), (r, w) => ptr(r, w));
+    intApiSource = '\n' + integerApiSource(intApi, (i) => call(i), (r, w) => ptr(r, w), ensureState);
     includes.add('string.h');
   }
 
@@ -266,6 +277,11 @@ ${isInt8 ? `/* int8 API tensor sizes; real = (q - ZERO_POINT) * SCALE */
 ${quantDefs('INPUT', inQ)}${quantDefs('OUTPUT', outQ)}` : ''}
 /* Runs one sample: in[TF_MODEL_INPUT_SIZE] -> out[TF_MODEL_OUTPUT_SIZE]. Returns 0. Not reentrant. */
 int tf_model_run(const float *in, float *out);
+${stateful ? `/* The model keeps state between inferences (TFLite variable tensors), as TFLite Micro does: every entry
+   starts from it and leaves it to the next. tf_model_reset() restores the initial state (done before the first
+   inference). */
+#define TF_MODEL_STATEFUL 1
+void tf_model_reset(void);` : '#define TF_MODEL_STATEFUL 0'}
 ${isInt8 ? `/* int8 API: quantized input -> quantized output (skips the float quantize/dequantize). Returns 0. */
 int tf_model_run_int8(const int8_t *in, int8_t *out);
 ` : ''}${intApi ? integerApiHeader(intApi) : '#define TF_MODEL_INT 0\n'}
@@ -306,6 +322,6 @@ ${[...helpers.values()].join('\n')}
 #pragma GCC diagnostic pop
 #endif
 ${bodies.join('\n')}
-${run}${runInt8 ? '\n' + runInt8 : ''}${intApiSource}`;
+${reset}${run}${runInt8 ? '\n' + runInt8 : ''}${intApiSource}`;
   return { 'model.h': header, 'model.c': source };
 }

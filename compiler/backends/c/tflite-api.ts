@@ -90,7 +90,7 @@ void tf_model_int_pack(const int32_t *values, tf_model_int_in_t *in);
 `;
 }
 
-export function integerApiSource(a: IntegerApi, call: (i: number) => string, ptr: (r: BufferRef, where: string) => string): string {
+export function integerApiSource(a: IntegerApi, call: (i: number) => string, ptr: (r: BufferRef, where: string) => string, prologue = ''): string {
   if (a.bodyEnd < a.bodyStart) fail('integer API: empty program body');
   const multi = a.inputs.length > 1;
   let body = '';
@@ -104,7 +104,7 @@ export function integerApiSource(a: IntegerApi, call: (i: number) => string, ptr
     return line;
   }).join('');
   return `int tf_model_run_int(const tf_model_int_in_t *in, tf_model_int_out_t *out) {
-${copyIn}${body}  memcpy(out, ${ptr(a.output, 'output')}, ${a.output.length * bytesPerElement(a.output.dtype)});
+${prologue}${copyIn}${body}  memcpy(out, ${ptr(a.output, 'output')}, ${a.output.length * bytesPerElement(a.output.dtype)});
   return 0;
 }
 

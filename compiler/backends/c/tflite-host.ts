@@ -60,6 +60,9 @@ int main(int argc, char **argv) {
     printf("\\n");
   }
 #if TF_MODEL_INT
+#if TF_MODEL_STATEFUL
+  tf_model_reset(); /* the integer samples start from the initial state too */
+#endif
   for (s = 0; s < ni; s++) {
     static int32_t raw[TF_MODEL_INT_INPUT_VALUES];
     static tf_model_int_in_t qin[TF_MODEL_INT_INPUT_SIZE];

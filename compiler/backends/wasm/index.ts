@@ -19,7 +19,7 @@ import { emitCopyWasm, emitGatherWasm } from '../../ops/reshape/wasm.js';
 import { emitScaleSeriesWasm, emitUnscaleSeriesWasm } from '../../ops/scaler/wasm.js';
 import { emitSoftmaxS8Wasm, emitSoftmaxWasm, softmaxS8ScratchBytes, softmaxScratchBytes } from '../../ops/softmax/wasm.js';
 import { emitTransposeWasm } from '../../ops/transpose/wasm.js';
-import { elementCount, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
+import { elementCount, inferenceSteps, isStateful, resetSteps, type BufferRef, type IOSpec, type Program, type Step } from '../../plan/program.js';
 import type { TinyforgeWasmMetadata, TinyforgeTensorMeta } from '../../../runtime/index.js';
 import { elementBytes, type Expr, type WasmEmitContext } from './context.js';
 import { kernelsWasm } from './kernels.js';
@@ -175,12 +175,19 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
     if (options.exportSteps) mod.addFunctionExport(fn, `step${i}`);
   });
   const body = (steps: Step[]) => steps.length ? mod.block(null, steps.map((s) => mod.call(stepFn.get(s)!, [], binaryen.none)), binaryen.none) : mod.nop();
-  mod.addFunction('run', binaryen.none, binaryen.none, [], body(program.steps));
+  mod.addFunction('run', binaryen.none, binaryen.none, [], body(inferenceSteps(program.steps)));
   mod.addFunctionExport('run', 'run');
   const isInt8 = program.quant === 'int8' && !!program.int8Input && !!program.int8Output;
   if (isInt8) {
-    mod.addFunction('run_int8', binaryen.none, binaryen.none, [], body(int8Steps(program)));
+    mod.addFunction('run_int8', binaryen.none, binaryen.none, [], body(inferenceSteps(int8Steps(program))));
     mod.addFunctionExport('run_int8', 'run_int8');
+  }
+  // persistent state (plan/program.ts): initialized when the instance starts, and by the `reset` export
+  const stateful = isStateful(program);
+  if (stateful) {
+    const reset = mod.addFunction('reset', binaryen.none, binaryen.none, [], body(resetSteps(program.steps)));
+    mod.addFunctionExport('reset', 'reset');
+    mod.setStart(reset);
   }
   // TFLite imports: `run_int` runs the steps between the integer input and output tensors (tflite.ts)
   const intEntry = tfliteIntEntry(program, addr);
@@ -213,7 +220,7 @@ function link(mod: binaryen.Module, program: Program, options: EmitWasmOptions):
     arena: { address: base.arena, bytes: program.arenaBytes },
     constants: { address: ioEnd, bytes: at - ioEnd },
     memoryBytes,
-    functions: isInt8 ? { run: 'run', runInt8: 'run_int8' } : { run: 'run' },
+    functions: { run: 'run', ...(isInt8 ? { runInt8: 'run_int8' } : {}), ...(stateful ? { reset: 'reset' } : {}) },
     ...(seq ? { sequence: { ...seq.meta, ...(decode ? { decode } : {}) } } : {}),
   };
 

@@ -21,7 +21,7 @@ import { emitQuantizeIntWasm, emitRequantizeWasm } from '../../ops/tfl-quantize/
 import { emitSoftmaxTflWasm, softmaxTflScratchBytes } from '../../ops/tfl-softmax/wasm.js';
 import { emitTransposeConvWasm } from '../../ops/transpose-conv/wasm.js';
 import type { QuantizedProgram } from '../../plan/lower-quantized.js';
-import { elementCount, type BufferRef, type Program, type Step } from '../../plan/program.js';
+import { elementCount, inferenceSteps, type BufferRef, type Program, type Step } from '../../plan/program.js';
 import { bytesOf, type Expr, type WasmEmitContext } from './context.js';
 
 /** The emission of a TFLite step, or null when the op is not a TFLite step kind. */
@@ -80,7 +80,7 @@ export function tfliteIntEntry(program: Program, addr: (ref: BufferRef) => numbe
   const p = program as Program | QuantizedProgram;
   if (!isQuantized(p)) return null;
   const floatIn = p.inputs.some((io) => io.dtype === 'float32');
-  const steps = (floatIn ? p.steps : p.steps.slice(p.bodyStart, p.bodyEnd)) as Step[];
+  const steps = inferenceSteps((floatIn ? p.steps : p.steps.slice(p.bodyStart, p.bodyEnd)) as Step[]);
   const globals: Record<string, number> = { int_output_ptr: addr(p.outputs[0].ref as BufferRef) };
   p.inputs.forEach((io, k) => { globals[`int_input${k}_ptr`] = addr(io.ref as BufferRef); });
   return { steps, globals };
@@ -99,8 +99,10 @@ function view(memory: WebAssembly.Memory, dtype: string, address: number, length
 }
 
 export interface TfliteWasmInstance {
-  /** one inference on tensors in the file's dtypes (missing inputs: zeros), as runQuantizedProgram */
+  /** one inference on tensors in the file's dtypes (missing inputs: zeros), as QuantizedSession.run: state carries over */
   run(feeds: ArrayLike<number>[]): IntTensor;
+  /** persistent state back to its initial value (a no-op for stateless models) */
+  reset(): void;
   /** the integer input views (write, then call runRaw) and the output view, for timing loops */
   inputs: IntTensor[];
   output: IntTensor;
@@ -119,8 +121,9 @@ export async function instantiateTfliteWasm(p: QuantizedProgram, wasm: Uint8Arra
   const inputs = p.inputs.map((io, k) => view(memory, io.ref.dtype, g(floatIn && io.ref.space === 'input' ? 'input_ptr' : `int_input${k}_ptr`) + (floatIn && io.ref.space === 'input' ? io.ref.offset : 0), elementCount(io.shape)));
   const o = p.outputs[0];
   const output = view(memory, o.ref.dtype, g('int_output_ptr'), elementCount(o.shape));
+  const reset = (ex.reset as (() => void) | undefined) ?? (() => undefined);
   return {
-    inputs, output, runRaw: runInt,
+    inputs, output, runRaw: runInt, reset,
     run(feeds) {
       p.inputs.forEach((io, k) => {
         const f = feeds[k];

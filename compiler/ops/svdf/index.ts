@@ -9,9 +9,9 @@
  *      out = clamp(mbqm(acc, scale2) + outZp, -128, 127)
  *    scale1 = inScale * wfScale / stateScale, scale2 = stateScale * wtScale / outScale (double).
  *  - svdf_f32: the same in float32 with the fused activation.
- * The state is reset (int8: its zero point, as TFLM's ResetVariableTensors; else 0) by a const_fill
- * step at the start of every inference: one-shot semantics (streaming state persistence across
- * invocations is for the backends to add; aux[0] is the state buffer).
+ * The state (aux[0]) is a persistent buffer: it carries over from one inference to the next, as TFLite's
+ * variable tensors do; a reset-only const_fill step gives it its initial value (int8: its zero point, as
+ * TFLM's ResetVariableTensors; else 0) when the model instance starts and on reset (plan/program.ts).
  */
 import { fail } from '../../errors.js';
 import type { ProgramMemory } from '../../exec/memory.js';
@@ -123,9 +123,9 @@ function lower(node: TflNode, ctx: QLowerCtx) {
   const input = ctx.read(n.inputs[0]), out = ctx.write(n.outputs[0]);
   const stateLen = d.batches * d.filters * d.memory;
   if (outInfo.dtype === 'float32') {
-    const state = ctx.scratch('float32', stateLen);
+    const state = ctx.state('float32', stateLen);
     const [actMin, actMax] = activationRangeFloat(a.options.activation, where);
-    const init: ConstFillStep = { op: 'const_fill', name: `${n.name}_state_reset`, in: state, out: state, values: new Float32Array(stateLen) };
+    const init: ConstFillStep = { op: 'const_fill', name: `${n.name}_state_reset`, in: state, out: state, values: new Float32Array(stateLen), reset: true };
     const step: SvdfF32Step = { op: 'svdf_f32', name: n.name, in: input, out, aux: [state], ...d, weightsFeature: constFloat(wf), weightsTime: constFloat(wt), bias: bt ? constFloat(bt) : null, actMin, actMax };
     return [init, step];
   }
@@ -139,8 +139,8 @@ function lower(node: TflNode, ctx: QLowerCtx) {
   const m1 = quantizeMultiplier((qi.scale * qwf.scale[0]) / qs.scale[0]);
   const m2 = quantizeMultiplier((qs.scale[0] * qwt.scale[0]) / qo.scale);
   const stateZeroPoint = st.dtype === 'int8' ? qs.zeroPoint[0] : 0;
-  const state = ctx.scratch(st.dtype as 'int8' | 'int16', stateLen);
-  const init: ConstFillStep = { op: 'const_fill', name: `${n.name}_state_reset`, in: state, out: state, values: new Int32Array(stateLen).fill(stateZeroPoint) };
+  const state = ctx.state(st.dtype as 'int8' | 'int16', stateLen);
+  const init: ConstFillStep = { op: 'const_fill', name: `${n.name}_state_reset`, in: state, out: state, values: new Int32Array(stateLen).fill(stateZeroPoint), reset: true };
   const step: SvdfS8Step = {
     op: 'svdf_s8', name: n.name, in: input, out, aux: [state], ...d, weightsFeature: wf.data as Int8Array,
     weightsTime: wt.dtype === 'int8' ? (wt.data as Int8Array) : Int32Array.from(wt.data as Int16Array), bias: bt ? (bt.data as Int32Array) : null,
