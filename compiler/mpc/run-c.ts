@@ -100,7 +100,7 @@ export async function runMpcOnHost(plan: MpcPlan, seq: MpcSequence, workDir?: st
     mkdirSync(dir, { recursive: true });
     const units = writeSources(dir, plan, seq, 'c');
     const exe = join(dir, 'mpc_host');
-    await tool('gcc', [...MPC_CFLAGS, '-DMPC_HOST', `-I${dir}`, `-I${join(packageRoot(), 'firmware', 'mpc')}`, '-o', exe, ...units, '-lm'], dir);
+    await tool('gcc', [...MPC_CFLAGS, '-DMPC_HOST', `-I${dir}`, `-I${join(packageRoot(), 'firmware', 'mpc')}`, `-I${join(packageRoot(), 'firmware', 'harness')}`, '-o', exe, ...units, '-lm'], dir);
     const out = await tool(exe, [], dir);
     return parse(out, plan, seq.measurements.length);
   } finally {

@@ -19,6 +19,7 @@
 #include "board.h"
 #include "model.h"
 #include "test_vectors.h"
+#include "uart_report.h"
 
 #define STACK_PAINT 0xA5A5A5A5u
 
@@ -30,36 +31,6 @@
 #define RESET_STATE() ((void)0)
 #endif
 
-static void put_str(const char *s) {
-  while (*s) board_putc(*s++);
-}
-
-#if !defined(TF_HARNESS_INT_ONLY)
-static void put_hex32(uint32_t v) {
-  int i;
-  for (i = 28; i >= 0; i -= 4) board_putc("0123456789abcdef"[(v >> i) & 0xfu]);
-}
-#endif
-
-static void put_u64(uint64_t v) {
-  char buf[21];
-  int n = 0;
-  do { buf[n++] = (char)('0' + (int)(v % 10u)); v /= 10u; } while (v);
-  while (n) board_putc(buf[--n]);
-}
-
-#if TF_MODEL_INT8 || TF_MODEL_INT
-static void put_i32(int32_t v) {
-  if (v < 0) { board_putc('-'); put_u64((uint64_t)(-(int64_t)v)); } else put_u64((uint64_t)v);
-}
-#endif
-
-static inline uint32_t *current_sp(void) __attribute__((always_inline));
-static inline uint32_t *current_sp(void) {
-  uint32_t *sp;
-  __asm__ volatile("mov %0, sp" : "=r"(sp));
-  return sp;
-}
 
 /* Lowest stack word written since painting, as bytes below `ceiling`. */
 static uint32_t stack_used(const uint32_t *ceiling) {
@@ -68,16 +39,6 @@ static uint32_t stack_used(const uint32_t *ceiling) {
   return (uint32_t)((ceiling - p) * 4);
 }
 
-static uint64_t overhead_ticks(void) {
-  uint64_t best = ~(uint64_t)0;
-  int k;
-  for (k = 0; k < 8; k++) {
-    uint64_t t0 = board_ticks();
-    uint64_t t1 = board_ticks();
-    if (t1 - t0 < best) best = t1 - t0;
-  }
-  return best;
-}
 
 static void put_instr(char tag, uint64_t t0, uint64_t t1, uint64_t overhead) {
   uint64_t d = t1 - t0;

@@ -20,6 +20,7 @@
 #include <string.h>
 #include "mpc.h"
 #include "board.h"
+#include "uart_report.h"
 
 /* board-specific UART receive (mpc_hil_<board>.c): one byte, or -1 when none is waiting */
 int mpc_hil_getc(void);
@@ -105,23 +106,6 @@ static void send_nak(void) {
   send_frame(3);
 }
 
-static uint64_t overhead_ticks(void) {
-  uint64_t best = ~(uint64_t)0;
-  int k;
-  for (k = 0; k < 8; k++) {
-    uint64_t t0 = board_ticks();
-    uint64_t t1 = board_ticks();
-    if (t1 - t0 < best) best = t1 - t0;
-  }
-  return best;
-}
-
-static inline uint32_t *current_sp(void) __attribute__((always_inline));
-static inline uint32_t *current_sp(void) {
-  uint32_t *sp;
-  __asm__ volatile("mov %0, sp" : "=r"(sp));
-  return sp;
-}
 
 int main(void) {
   static float meas[MPC_MEASUREMENT_SIZE], ref[MPC_REFERENCE_SIZE], u[MPC_CONTROL_SIZE];

@@ -32,42 +32,8 @@ static void board_exit(int code) { fflush(stdout); exit(code); }
 #include "board.h"
 #define STACK_PAINT 0xA5A5A5A5u
 #endif
+#include "uart_report.h"
 
-static void put_str(const char *s) {
-  while (*s) board_putc(*s++);
-}
-
-static void put_hex32(uint32_t v) {
-  int i;
-  for (i = 28; i >= 0; i -= 4) board_putc("0123456789abcdef"[(v >> i) & 0xfu]);
-}
-
-static void put_u64(uint64_t v) {
-  char buf[21];
-  int n = 0;
-  do { buf[n++] = (char)('0' + (int)(v % 10u)); v /= 10u; } while (v);
-  while (n) board_putc(buf[--n]);
-}
-
-static uint64_t overhead_ticks(void) {
-  uint64_t best = ~(uint64_t)0;
-  int k;
-  for (k = 0; k < 8; k++) {
-    uint64_t t0 = board_ticks();
-    uint64_t t1 = board_ticks();
-    if (t1 - t0 < best) best = t1 - t0;
-  }
-  return best;
-}
-
-#ifndef MPC_HOST
-static inline uint32_t *current_sp(void) __attribute__((always_inline));
-static inline uint32_t *current_sp(void) {
-  uint32_t *sp;
-  __asm__ volatile("mov %0, sp" : "=r"(sp));
-  return sp;
-}
-#endif
 
 int main(void) {
   static float u[MPC_CONTROL_SIZE];
