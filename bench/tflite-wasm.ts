@@ -26,7 +26,7 @@ import { instantiateTfliteWasm, type IntTensor } from '../compiler/backends/wasm
 
 export const TFLITE_MODEL_DIR = join(packageRoot(), 'test', 'fixtures', 'tflite', 'models');
 /** Bench order: the int16-input keyword models last (tfjs-tflite's heap breaks for later models after long runs of them). */
-export const TFLITE_WASM_MODELS = ['person_detect', 'micro_speech_quantized', 'trained_lstm', 'hello_world_int8', 'hello_world_float', 'keyword_scrambled_8bit', 'keyword_scrambled'];
+export const TFLITE_WASM_MODELS = ['person_detect', 'micro_speech_quantized', 'trained_lstm', 'trained_lstm_int8', 'hello_world_int8', 'hello_world_float', 'keyword_scrambled_8bit', 'keyword_scrambled'];
 
 interface TfTensor { dataSync(): ArrayLike<number>; dispose(): void }
 interface TfCore { tensor(values: ArrayLike<number>, shape: number[], dtype: string): TfTensor }

@@ -6,7 +6,8 @@ import { planArena, type ArenaRequest } from './plan/memory.js';
 import { lowerFloat, lowerInt8 } from './plan/lower.js';
 import type { Program } from './plan/program.js';
 import { weightBytes } from './compile.js';
-import { fail } from './errors.js';
+import { TinyforgeError, fail } from './errors.js';
+import { lowerQuantizedGraph, type QuantizedProgram } from './plan/lower-quantized.js';
 import { matformerMeta } from './frontends/matformer-bert.js';
 import { importMatformerCheckpoint, listSubmodels, matformerMacs, matformerParameterCount, packForLowering, type SubmodelInfo } from './passes/matformer.js';
 
@@ -62,6 +63,17 @@ function sizedPrograms(g: Graph, gq: Graph = g): Record<Quant, Program> {
   return { float32: lowerFloat(g), int8: lowerInt8(gq, calib, 8), int4: lowerInt8(gq, calib, 4) };
 }
 
+/** TensorFlow Lite imports lower with the file's own quantization; null when one of their ops cannot. */
+function tfliteProgram(g: Graph): QuantizedProgram | null {
+  if (g.modelType !== 'tflite') return null;
+  try {
+    return lowerQuantizedGraph(g);
+  } catch (e) {
+    if (e instanceof TinyforgeError) return null;
+    throw e;
+  }
+}
+
 /** C stores per-channel requantization compactly: int32 bias + uint16 multiplier mantissa + int8 shift. */
 function cConstBytes(p: Program): number {
   let n = weightBytes(p);
@@ -80,11 +92,20 @@ export function inspectModel(path: string, opts: InspectOptions = {}): InspectRe
     input: g.values.get(n.inputs[0])!.shape, output: g.values.get(n.outputs[0])!.shape,
     parameters: nodeParameters(n), macs: nodeMacs(g, n),
   }));
-  const lowerable = g.nodes.every((n) => !!opDef(n.op, n.name).lowerFloat);
+  const tp = tfliteProgram(g);
+  const lowerable = !!tp || (g.modelType !== 'tflite' && g.nodes.every((n) => !!opDef(n.op, n.name).lowerFloat));
   // MatFormer graphs (several inputs/outputs) lower in their packed form (passes/matformer.ts)
-  const progs = lowerable ? (isMat ? sizedPrograms(packForLowering(g), packForLowering(g, { int8: true })) : sizedPrograms(g)) : null;
+  const progs = lowerable && !tp ? (isMat ? sizedPrograms(packForLowering(g), packForLowering(g, { int8: true })) : sizedPrograms(g)) : null;
   const estimates: SizeEstimate[] = [];
-  for (const quant of ['float32', 'int8', 'int4'] as const) {
+  if (tp) {
+    // the program the backends compile, in the file's quantization
+    const w = weightBytes(tp as unknown as Program), ioElems = tp.inputs.concat(tp.outputs).reduce((s, io) => s + io.shape.reduce((a, b) => a * b, 1), 0);
+    estimates.push({ target: 'wasm', quant: tp.quant, flashBytes: WASM_BASE_BYTES + w, ramBytes: tp.arenaBytes + ioElems * 4, arenaBytes: tp.arenaBytes, note: 'module bytes; RAM = arena + IO buffers' });
+    for (const target of ['c', 'cortex-m4f']) {
+      estimates.push({ target, quant: tp.quant, flashBytes: C_CODE_BYTES_BASE + C_CODE_BYTES_PER_LAYER * g.nodes.length + w, ramBytes: tp.arenaBytes + STACK_BYTES, arenaBytes: tp.arenaBytes, note: 'model code + constants; RAM = arena + stack' });
+    }
+  }
+  for (const quant of tp ? [] : (['float32', 'int8', 'int4'] as const)) {
     const p = progs?.[quant];
     if (!p && quant === 'int4') continue;
     const { arenaBytes, constBytes: w } = p ? { arenaBytes: p.arenaBytes, constBytes: weightBytes(p) } : graphEstimate(g, quant === 'int4' ? 'int8' : quant);

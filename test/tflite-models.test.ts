@@ -1,7 +1,7 @@
 /**
  * TFLite Micro's example models in the TS oracle: hello_world_int8 gives TFLM's outputs exactly
  * (shared/notes/baselines.md), hello_world_float approximates sin(x), the int8 CNNs lower and run with
- * a softmax that sums to one; the keyword (SVDF) and float LSTM models run; the int8 LSTM is refused.
+ * a softmax that sums to one; the keyword (SVDF) models run; the float and int8 LSTM models classify drawn digits.
  */
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -63,8 +63,9 @@ describe('TFLite example models', () => {
     expect(Math.abs(total - 1)).toBeLessThan(0.01);
   });
 
-  it('trained_lstm (float UNIDIRECTIONAL_SEQUENCE_LSTM) classifies a drawn 1 and 0', () => {
-    const p = load('trained_lstm');
+  it.each(['trained_lstm', 'trained_lstm_int8'])('%s (UNIDIRECTIONAL_SEQUENCE_LSTM) classifies a drawn 1 and 0', (name) => {
+    const p = load(name);
+    expect(p.steps.filter((s) => s.op === (name === 'trained_lstm' ? 'lstm_f32' : 'lstm_s8')).length).toBe(1);
     const img = (draw: (set: (r: number, c: number) => void) => void) => {
       const x = new Float32Array(784);
       draw((r, c) => { if (r >= 0 && r < 28 && c >= 0 && c < 28) x[r * 28 + c] = 1; });
@@ -73,16 +74,15 @@ describe('TFLite example models', () => {
     const one = img((set) => { for (let r = 4; r < 24; r++) { set(r, 13); set(r, 14); } });
     const zero = img((set) => { for (let a = 0; a < 360; a += 2) { const t = (a * Math.PI) / 180, r = Math.round(14 + 9 * Math.sin(t)); set(r, Math.round(14 + 6 * Math.cos(t))); set(r, Math.round(15 + 6 * Math.cos(t))); } });
     for (const [x, digit] of [[one, 1], [zero, 0]] as const) {
-      const y = Array.from(runQuantizedProgram(p, [x]));
+      const io = p.inputs[0];
+      // int8 input: the drawing quantized with the file's input scale and zero point (0 -> -128, 1 -> 127)
+      const feed = io.dtype === 'int8' ? Array.from(x, (v) => Math.max(-128, Math.min(127, Math.round(v / io.scale) + io.zeroPoint))) : x;
+      const y = Array.from(runQuantizedProgram(p, [feed]));
       expect(y.indexOf(Math.max(...y))).toBe(digit);
     }
   });
 
-  it('trained_lstm_int8: the quantized LSTM is refused with one error naming the op', () => {
-    expect(() => load('trained_lstm_int8')).toThrowError(/operator 0 \(UNIDIRECTIONAL_SEQUENCE_LSTM\): quantized \(int8\) UNIDIRECTIONAL_SEQUENCE_LSTM is not supported/);
-  });
-
-  it.each(['person_detect', 'keyword_scrambled_8bit', 'trained_lstm', 'hello_world_int8'])('%s survives a program.safetensors round trip bit for bit', (name) => {
+  it.each(['person_detect', 'keyword_scrambled_8bit', 'trained_lstm', 'trained_lstm_int8', 'hello_world_int8'])('%s survives a program.safetensors round trip bit for bit', (name) => {
     const p = load(name);
     const file = join(mkdtempSync(join(tmpdir(), 'tfl-')), 'program.safetensors');
     writeFileSync(file, serializeProgram(p as unknown as Program));

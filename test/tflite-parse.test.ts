@@ -16,7 +16,6 @@ import { lowerQuantizedGraph } from '../compiler/plan/lower-quantized.js';
 const FIX = join(import.meta.dirname, 'fixtures', 'tflite');
 const list = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? list(join(d, f)) : f.endsWith('.tflite') ? [join(d, f)] : []));
 const FILES = list(FIX);
-const SUPPORTED = FILES.filter((f) => !/trained_lstm_int8/.test(f));
 
 function rng(seed: number) {
   let s = seed >>> 0 || 1;
@@ -61,7 +60,7 @@ describe('TFLite parser', () => {
     expect(m.tensors.length).toBeGreaterThan(0);
   });
 
-  it.each(SUPPORTED.map((f) => [f.slice(FIX.length + 1), f]))('%s imports (by path, through importCheckpoint) and lowers', (_n, f) => {
+  it.each(FILES.map((f) => [f.slice(FIX.length + 1), f]))('%s imports (by path, through importCheckpoint) and lowers', (_n, f) => {
     const g = importCheckpoint(f);
     expect(g.modelType).toBe('tflite');
     const p = lowerQuantizedGraph(g);

@@ -252,6 +252,7 @@ export function tfliteToGraph(m: TflModel, name: string): Graph {
       tflOp: def.tflName, version: op.version, options, operands,
       outputInfo: op.outputs.map((o) => tensorInfo.get(vname[o])!),
       inputInfo: op.inputs.map((i) => (i >= 0 && produced.has(i) ? tensorInfo.get(vname[i])! : null)),
+      ...(op.intermediates.length ? { intermediates: op.intermediates.map((i) => ({ dtype: m.tensors[i].type, shape: m.tensors[i].shape, quant: m.tensors[i].quant })) } : {}),
       where,
     };
     nodes.push({ op: def.graphOp, name: `${op.index}_${def.tflName.toLowerCase()}`, inputs: operands.flatMap((o) => (o && o.kind === 'value' ? [o.name] : [])), outputs: op.outputs.map((o) => vname[o]), attrs });

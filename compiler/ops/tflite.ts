@@ -50,6 +50,8 @@ export interface TflNodeAttrs<O = unknown> {
   operands: Operand[];
   inputInfo: Array<TensorInfo | null>;
   outputInfo: TensorInfo[];
+  /** the operator's intermediate tensors (dtype, shape, quantization), when the file lists any (e.g. the integer LSTM's) */
+  intermediates?: TensorInfo[];
   /** "file: operator k (NAME)" for error messages */
   where: string;
 }

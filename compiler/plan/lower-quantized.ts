@@ -33,7 +33,7 @@ import type { SoftmaxTflS8Step } from '../ops/tfl-softmax/index.js';
 import type { PoolStep } from '../ops/pool/index.js';
 import type { ActivationF32Step, ActivationS8Step } from '../ops/tfl-activation/index.js';
 import type { SvdfF32Step, SvdfS8Step } from '../ops/svdf/index.js';
-import type { LstmF32Step } from '../ops/lstm/index.js';
+import type { LstmF32Step, LstmS8Step } from '../ops/lstm/index.js';
 
 /**
  * The step kinds TFLite imports add (their buffers may be 'int16'). To make them first-class, add
@@ -42,7 +42,7 @@ import type { LstmF32Step } from '../ops/lstm/index.js';
  */
 export type TfliteStep = ConvIntStep | ConvF32Step | TransposeConvIntStep | TransposeConvF32Step | BinaryIntStep | BinaryF32Step2 | ConstFillStep
   | LeakyReluIntStep | LeakyReluF32Step | PadStep | StridedSliceStep | QuantizeIntStep | RequantizeStep | SoftmaxTflS8Step | PoolStep
-  | ActivationS8Step | ActivationF32Step | SvdfS8Step | SvdfF32Step | LstmF32Step;
+  | ActivationS8Step | ActivationF32Step | SvdfS8Step | SvdfF32Step | LstmF32Step | LstmS8Step;
 
 export type AnyStep = Step | TfliteStep;
 

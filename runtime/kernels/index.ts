@@ -17,3 +17,4 @@ export {
   tfl_pool, tfl_activation_s8, tfl_activation_f32, tfl_svdf_s8, tfl_svdf_f32, tfl_lstm_f32, tfl_exp, tfl_tanh, tfl_dense_f32_exact,
   tfl_softmax_f32_exact,
 } from './tflite';
+export { tfl_lstm_s8 } from './lstm_q';

@@ -26,6 +26,7 @@ export function stepStackBytes(s: Step): number {
       return denseLocal(K, s.outC, 2) + (s.kH === 1 && s.kW === 1 ? 0 : K + 4);
     }
     case 'lstm_f32': return 16 * s.units + 64;
+    case 'lstm_s8': return 2 * (4 * Math.ceil(s.inputs / 4) + 4 * Math.ceil(s.units / 4)) + 96;
     case 'binary_s8': case 'binary_s16': case 'binary_f32': return 4 * s.outShape.length + 64;
     default: return 64;
   }

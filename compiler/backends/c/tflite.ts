@@ -33,7 +33,7 @@ export const TFLITE_STEP_TYPES: Record<TfliteStep['op'], StepTypes> = {
   avg_pool_s8: ['int8', 'int8', []], max_pool_s8: ['int8', 'int8', []], avg_pool_s16: ['int16', 'int16', []], max_pool_s16: ['int16', 'int16', []],
   avg_pool_f32: ['float32', 'float32', []], max_pool_f32: ['float32', 'float32', []],
   logistic_s8: ['int8', 'int8', []], tanh_s8: ['int8', 'int8', []], logistic_f32: ['float32', 'float32', []], tanh_f32: ['float32', 'float32', []],
-  svdf_s8: 'ext', svdf_f32: ['float32', 'float32', ['float32']], lstm_f32: ['float32', 'float32', ['float32', 'float32']],
+  svdf_s8: 'ext', svdf_f32: ['float32', 'float32', ['float32']], lstm_f32: ['float32', 'float32', ['float32', 'float32']], lstm_s8: 'ext',
 };
 
 const KINDS = new Set<string>(Object.keys(TFLITE_STEP_TYPES));
@@ -56,7 +56,7 @@ export function emitTfliteStepC(step: TfliteStep, fn: string, target: CEmitOptio
     case 'avg_pool_s8': case 'avg_pool_s16': case 'max_pool_s8': case 'max_pool_s16': case 'avg_pool_f32': case 'max_pool_f32': return emitPoolC(step, fn);
     case 'logistic_s8': case 'tanh_s8': case 'logistic_f32': case 'tanh_f32': return emitActivationC(step, fn);
     case 'svdf_s8': case 'svdf_f32': return emitSvdfC(step, fn);
-    case 'lstm_f32': return emitLstmC(step, fn);
+    case 'lstm_f32': case 'lstm_s8': return emitLstmC(step, fn);
     default: return fail(`${(step as Step).name}: op '${(step as Step).op}' has no C emitter`);
   }
 }

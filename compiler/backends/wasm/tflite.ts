@@ -40,7 +40,7 @@ export function emitTfliteStepWasm(step: Step, ctx: WasmEmitContext): Expr | nul
     case 'avg_pool_s8': case 'avg_pool_s16': case 'max_pool_s8': case 'max_pool_s16': case 'avg_pool_f32': case 'max_pool_f32': return emitPoolWasm(step, ctx);
     case 'logistic_s8': case 'tanh_s8': case 'logistic_f32': case 'tanh_f32': return emitActivationTflWasm(step, ctx);
     case 'svdf_s8': case 'svdf_f32': return emitSvdfWasm(step, ctx);
-    case 'lstm_f32': return emitLstmWasm(step, ctx);
+    case 'lstm_f32': case 'lstm_s8': return emitLstmWasm(step, ctx);
     default: return null;
   }
 }
@@ -49,7 +49,7 @@ export function tfliteScratchBytes(step: Step): number {
   switch (step.op) {
     case 'conv_s8': case 'conv_s16': case 'depthwise_s8': case 'depthwise_s16': case 'conv_f32': case 'depthwise_f32': return convScratchBytes(step);
     case 'softmax_tfl_s8': return softmaxTflScratchBytes(step);
-    case 'lstm_f32': return lstmScratchBytes(step);
+    case 'lstm_f32': case 'lstm_s8': return lstmScratchBytes(step);
     default: return 0;
   }
 }
