@@ -1,6 +1,6 @@
 /** Runs a compiled folder's program on one of the execution targets. */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fail } from './errors.js';
 import { loadProgram } from './plan/serialize.js';
 import type { Program } from './plan/program.js';
@@ -19,7 +19,12 @@ export interface CompiledModel {
 
 export function openCompiled(dir: string): CompiledModel {
   const manifestFile = join(dir, 'tinyforge.json');
-  if (!existsSync(manifestFile)) fail(`${dir}: not a compiled model folder (no tinyforge.json); run 'tinyforge compile <model> --out ${dir}' first`);
+  if (!existsSync(manifestFile)) {
+    // a model file or checkpoint folder given where the compiled folder belongs: name the compile command for it
+    const isModel = existsSync(dir) && (statSync(dir).isFile() || existsSync(join(dir, 'config.json')));
+    const how = isModel ? `tinyforge compile ${dir} --out ${basename(dir).replace(/\.[^.]+$/, '')}-compiled` : `tinyforge compile <model> --out ${dir}`;
+    fail(`${dir}: not a compiled model folder (no tinyforge.json); run '${how}' first${isModel ? ' and run that folder' : ''}`);
+  }
   let manifest: CompileReport;
   try {
     manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));

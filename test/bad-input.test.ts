@@ -115,6 +115,10 @@ describe('inputs of the wrong shape are refused', () => {
     const bad = writeCalib(join(root, 'wrong.safetensors'), 4, 7);
     expectOneLineError(['run', out, '--input', bad], 'wrong.safetensors', /\[4,7\]/, /\[N, 6\]/);
   });
+  it('tinyforge run given a model file instead of a compiled folder names the compile command', () => {
+    const tfl = join(import.meta.dirname, 'fixtures', 'tflite', 'models', 'hello_world_int8.tflite');
+    expectOneLineError(['run', tfl, '--input', join(root, 'x.csv')], 'hello_world_int8.tflite', /not a compiled model folder/, /tinyforge compile .*hello_world_int8\.tflite --out hello_world_int8-compiled/);
+  });
   it('a calibration file with the wrong shape', () => {
     const bad = writeCalib(join(root, 'wrong-calib.safetensors'), 4, 5);
     expectOneLineError([...compile(good), '--quant', 'int8', '--calib', bad], 'wrong-calib.safetensors', /\[N, 6\]/);
