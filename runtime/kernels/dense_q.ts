@@ -22,6 +22,8 @@
 
 export const QB: i32 = 112;
 
+import { srdhm4, shiftRight4 } from './simd_requant';
+
 // Static work buffers of the wide kernels (zero-initialised static data of the kernel module; the guard word
 // after them keeps them inside the module's data segments, which the backend places the model's memory after).
 const XBUF_BYTES: usize = 16384;
@@ -30,19 +32,6 @@ const xbuf: usize = memory.data(<i32>XBUF_BYTES, 16);
 const wbuf: usize = memory.data(<i32>WBUF_BYTES, 16);
 const qf: usize = memory.data(2 * 48, 16);
 const guard: usize = memory.data<u32>([0x7f7f7f7f]);
-
-@inline function srdhm4(x: v128, m: v128): v128 {
-  const lo = i64x2.shr_u(i64x2.add(i64x2.extmul_low_i32x4_s(x, m), i64x2.splat(0x40000000)), 31);
-  const hi = i64x2.shr_u(i64x2.add(i64x2.extmul_high_i32x4_s(x, m), i64x2.splat(0x40000000)), 31);
-  return i32x4.shuffle(lo, hi, 0, 2, 4, 6);
-}
-
-/** floor(x / 2^e) per lane, as the low 32 bits of (x * c) >> 31 with c = 2^(31 - e), or x itself where zmask is set (e = 0). */
-@inline function shiftRight4(x: v128, c: v128, zmask: v128): v128 {
-  const lo = i64x2.shr_u(i64x2.extmul_low_i32x4_s(x, c), 31);
-  const hi = i64x2.shr_u(i64x2.extmul_high_i32x4_s(x, c), 31);
-  return v128.or(v128.and(x, zmask), i32x4.shuffle(lo, hi, 0, 2, 4, 6));
-}
 
 // i32-only requantization of a block whose multipliers all have 16-bit mantissas (M = Mc * 2^15, as the quantizer
 // emits per-channel multipliers), no left shift and right shifts e <= 16. With x = xh * 2^16 + xl (xl in [0, 2^16)):
@@ -271,7 +260,6 @@ export function dense_i4_n16(x: usize, n: i32, rows: i32, w: usize, m: i32, q: u
     if (cnt > 4) store4(requant4(reduce4(a4, a5, a6, a7), q + <usize>QB, qf + QF, lo, hi, zp), yr + 4, cnt - 4);
   }
 }
-
 
 /** Rows r0 .. r0+nr of x (n int8 each) widened to i16 rows of sx2 bytes in xbuf (columns past n: the next bytes). */
 @inline function widenRows(x: usize, n: i32, r0: i32, nr: i32, sx2: usize): void {

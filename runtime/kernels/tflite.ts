@@ -672,6 +672,55 @@ export function tfl_pool(x: usize, y: usize, p: usize, kind: i32, es: i32, lo: f
   }
 }
 
+const poolTmp: usize = memory.data(16, 16);
+
+/**
+ * int8 average pool (p as tfl_pool's), 8 channels per pass: int32 window sums, then TFLite's rounded C division
+ * trunc((sum +- n/2) / n) in f32 — exact: |sum +- n/2| < 2^24 converts exactly and, with |quotient| <= 129 and
+ * n < 2^16 (the emitter's condition), the correctly rounded quotient cannot reach the next integer (the gap is >= 1/n,
+ * the rounding error <= 129 * 2^-24). Reads up to 7 bytes past the last pixel (the backend's slack).
+ */
+export function tfl_avg_pool_s8(x: usize, y: usize, p: usize): void {
+  const B = prm(p, 0), inH = prm(p, 1), inW = prm(p, 2), C = prm(p, 3), outH = prm(p, 4), outW = prm(p, 5);
+  const kH = prm(p, 6), kW = prm(p, 7), sH = prm(p, 8), sW = prm(p, 9), padH = prm(p, 10), padW = prm(p, 11);
+  const lo = i32x4.splat(prm(p, 12)), hi = i32x4.splat(prm(p, 13));
+  const cb = <usize>C;
+  let yo = y;
+  for (let b = 0; b < B; b++) for (let oy = 0; oy < outH; oy++) for (let ox = 0; ox < outW; ox++) {
+    const y0 = oy * sH - padH, x0 = ox * sW - padW;
+    const fy0 = max(0, -y0), fy1 = min(kH, inH - y0), fx0 = max(0, -x0), fx1 = min(kW, inW - x0);
+    const n = max(0, fy1 - fy0) * max(0, fx1 - fx0);
+    const half = i32x4.splat(n >> 1), nf = f32x4.splat(<f32>max(n, 1));
+    for (let c = 0; c < C; c += 8) {
+      let a0 = i32x4.splat(0), a1 = a0;
+      for (let fy = fy0; fy < fy1; fy++) {
+        const row = x + <usize>(((b * inH + y0 + fy) * inW + x0) * C + c);
+        for (let fx = fx0; fx < fx1; fx++) {
+          const v = v128.load8x8_s(row + <usize>fx * cb);
+          a0 = i32x4.add(a0, i32x4.extend_low_i16x8_s(v));
+          a1 = i32x4.add(a1, i32x4.extend_high_i16x8_s(v));
+        }
+      }
+      // sum > 0 ? sum + n/2 : sum - n/2, then the truncating division
+      a0 = i32x4.add(i32x4.sub(a0, half), v128.and(i32x4.gt_s(a0, i32x4.splat(0)), i32x4.add(half, half)));
+      a1 = i32x4.add(i32x4.sub(a1, half), v128.and(i32x4.gt_s(a1, i32x4.splat(0)), i32x4.add(half, half)));
+      let q0 = i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.convert_i32x4_s(a0), nf));
+      let q1 = i32x4.trunc_sat_f32x4_s(f32x4.div(f32x4.convert_i32x4_s(a1), nf));
+      if (n == 0) { q0 = i32x4.splat(0); q1 = q0; }
+      q0 = i32x4.min_s(i32x4.max_s(q0, lo), hi); q1 = i32x4.min_s(i32x4.max_s(q1, lo), hi);
+      const h = i16x8.narrow_i32x4_s(q0, q1);
+      const v = i8x16.narrow_i16x8_s(h, h);
+      const d = yo + <usize>c;
+      if (C - c >= 8) v128.store64_lane(d, v, 0);
+      else {
+        v128.store(poolTmp, v);
+        for (let i = 0; i < C - c; i++) store<i8>(d + <usize>i, load<i8>(poolTmp + <usize>i));
+      }
+    }
+    yo += cb;
+  }
+}
+
 // ---------------------------------------------------------------- LOGISTIC / TANH (ops/tfl-activation)
 
 export function tfl_activation_s8(x: usize, y: usize, n: i32, logistic: i32, inZp: i32, m: i32, s: i32, radius: i32): void {
