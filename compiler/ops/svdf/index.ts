@@ -167,6 +167,11 @@ registerTflGraphOp<SvdfOptions>('tfl.svdf', {
     svdfFloat(x, y, new Float32Array(d.batches * d.filters * d.memory), { ...d, weightsFeature: constFloat(constOperand(node, 1, 'weights_feature')), weightsTime: constFloat(constOperand(node, 2, 'weights_time')), bias: bt ? constFloat(bt) : null, actMin, actMax });
     return [y];
   },
+  // feature projection (inputs per filter) and the time filter (memory per filter)
+  macs: (_inputs, a) => {
+    const d = dims({ op: '', name: '', inputs: [], outputs: [], attrs: a } as TflNode<SvdfOptions>);
+    return d.batches * d.filters * (d.inputs + d.memory);
+  },
   lower,
 });
 registerExtStep<SvdfS8Step>('svdf_s8', executeSvdfS8);
