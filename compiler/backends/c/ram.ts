@@ -12,9 +12,11 @@ import type { Program, Step } from '../../plan/program.js';
 const BASE_STACK = 384;
 
 function denseLocal(n: number, m: number, rows: number): number {
-  const np = 8 * Math.ceil(n / 8);
-  // widened inputs (two rows interleaved), row sums (rounded to quads, two rows), per-channel decode table
-  return 4 * np + 8 * (4 * Math.ceil(m / 4)) + 16 * m + (rows > 1 ? 32 : 0) + 64;
+  const np = 8 * Math.ceil(n / 8), quads = Math.ceil(m / 4);
+  // widened inputs (two rows interleaved), padded input copies (general shared path), row sums and chunk
+  // sums (two rows), per-channel decode table, unpacked activation table, output scratch, argument
+  // blocks and the assembler routines' frames
+  return 4 * np + 2 * np + 64 * quads + 16 * m + 257 + 4 * quads + 256 + (rows > 1 ? 32 : 0) + 64;
 }
 
 /** Local buffers of one step's C function (bytes). */
@@ -28,6 +30,9 @@ export function stepStackBytes(s: Step): number {
     case 'lstm_f32': return 16 * s.units + 64;
     case 'lstm_s8': return 2 * (4 * Math.ceil(s.inputs / 4) + 4 * Math.ceil(s.units / 4)) + 96;
     case 'binary_s8': case 'binary_s16': case 'binary_f32': return 4 * s.outShape.length + 64;
+    case 'add_s8': return 1024 + 128; // tabulated rescaled first operand (int32 per int8 value)
+    case 'softmax_s8': return 4 * s.features + 128; // the row's e_j
+    case 'mul_s8': case 'layer_norm_s8': return 128;
     default: return 64;
   }
 }

@@ -2,21 +2,29 @@
  * Dense: C emission (portable C99 and the Cortex-M4 DSP path). Integer results are bit-identical to
  * executeDenseS8 in index.ts; float results follow denseReference within float accumulation error.
  *
- * Cortex-M4 DSP path. The input vector is sign-extended once per layer into int16 pairs on the stack
- * (order (x0,x2),(x1,x3) per 4 columns, which is what SXTB16 / SXTB16 ROR 8 produce), zero-padded to a
- * multiple of 8 columns. The kernels write the raw row sums (no bias) into an int32 buffer; one tight
- * loop then requantizes every row (see REQUANT_FAST). Weights are reordered at emission time, in one of
- * two storages:
+ * Cortex-M4 DSP path. The input vector is sign-extended into int16 pairs (order (x0,x2),(x1,x3) per 4
+ * columns, which is what SXTB16 / SXTB16 ROR 8 produce), zero-padded to a multiple of 8 columns. Weights
+ * are reordered at emission time, in one of two storages:
  *  - 'int16': pre-extended weights, rows in pairs, one SMLAD per two MACs (2 bytes of flash per weight).
  *  - 'int8':  1 byte of flash per weight. Rows in quads (a,b,c,d); one word holds two columns p,q of a
  *             row pair: bytes [a_p+128, b_p, a_q+128, b_q]. Read as int16 halves it is (256*b + a+128),
  *             so SMLAD(word, x) accumulates R = 256*S_b + S_a + 128*X, and SMLAD(UXTB16(word), x)
  *             accumulates U = S_a + 128*X (X = sum of inputs). Both start at -128*X, so S_a = U and
- *             S_b = (R - U) >> 8 exactly (column chunks of <= 496 keep |S_b| < 2^23). Per 8 columns of
- *             a quad: 8 words = 2 LDM, the 4 input words 1 LDM shared by the 4 rows, 24 ALU
- *             instructions: 27 instructions per 32 MACs. The quad kernel is a per-layer assembler
- *             routine (column count known at emission, loop unrolled x4), the four accumulators live
- *             in registers for the whole row.
+ *             S_b = (R - U) >> 8 exactly (column chunks keep |S_b| < 2^23). Per 8 columns of a quad:
+ *             8 words = 2 LDM, the 4 input words 1 LDM shared by the 4 rows, 24 ALU instructions:
+ *             27 instructions per 32 MACs (the floor of this storage for one input row: per weight word
+ *             2 SMLAD + 1 UXTB16, plus the loads).
+ * Requantization (REQUANT_FAST arithmetic, when the emitter proves its preconditions) runs in registers
+ * right after each quad / row pair (the fused routines, table {2 * bias, multiplier, C, rs} per channel,
+ * C = 2^(rs-1) + (zp << rs)): v2 = 2 * (sum + bias), SMMLAR(v2, m, C) - (v2 < 0), ASR rs, SSAT 8, optional
+ * LUT, STRB: about 8 instructions per output. Kernels by layer:
+ *  - several input rows (or one row of > 64 K weights): the shared path (tf_dense8 + tf_q8x2 + tf_rq8x2),
+ *    two rows per weight load (12 instructions per 16 MACs), compact 4-byte channel words when the
+ *    multipliers have 16-bit mantissas, else the 16-byte table;
+ *  - one row, int8: per-column-count quad routines with fused requantization (tf_dot4q_w8_*);
+ *  - one row, int16: tf_dot2q_w16 (11 instructions per 16 MACs, fused requantization);
+ *  - activation clamps other than the int8 range, or requantization outside REQUANT_FAST: the sums are
+ *    stored and a C loop requantizes them.
  * Without GNU asm (TF_NO_ASM, other compilers) the same layouts run through ACLE intrinsics, and without
  * the DSP extension (host builds) through exact C emulations of SXTB16/UXTB16/SMLAD, so the host tests
  * check the packing too.
@@ -25,6 +33,7 @@ import { fail } from '../../errors.js';
 import type { DenseF32Step, DenseS4Step, DenseS8Step } from '../../plan/program.js';
 import { unpackInt4 } from './quantize.js';
 import { cConstArray, cFloat, cHex32, cInt32, type CStepEmission } from '../../backends/c/cformat.js';
+import { asmFunctionC } from '../../backends/c/helpers.js';
 
 export type DenseS8Kernel = 'portable' | 'dsp-int8' | 'dsp-int16';
 
@@ -112,11 +121,27 @@ static inline uint32_t tf_smlad(uint32_t a, uint32_t b, uint32_t c) {
 #endif
 #define TF_ROR8(v) (((uint32_t)(v) >> 8) | ((uint32_t)(v) << 24))
 
+#if defined(TF_DSP_ASM)
+/* tf_extend_s8 over whole words: 8 instructions per 4 columns (words >= 1); returns sum + sum(x). */
+uint32_t tf_ext4(const int8_t *x, uint32_t *xb, int32_t words, uint32_t sum);
+__asm__(
+${asmFunctionC('tf_ext4', ['push {r4, r5, lr}', 'mov lr, #0x10001', '1:', 'ldr r12, [r0], #4', 'sxtb16 r4, r12', 'sxtb16 r5, r12, ror #8',
+    'smlad r3, r4, lr, r3', 'smlad r3, r5, lr, r3', 'strd r4, r5, [r1], #8', 'subs r2, r2, #1', 'bne 1b', 'mov r0, r3', 'pop {r4, r5, pc}'])}
+);
+#endif
+
 /* x[0..n) -> int16 pairs (x0,x2),(x1,x3) per 4 columns, zero-padded to np columns; returns sum(x). */
 static inline uint32_t tf_extend_s8(const int8_t *x, uint32_t *xb, int32_t n, int32_t np) {
   uint32_t sum = 0, v;
-  int32_t i;
-  for (i = 0; i < n; i += 4) {
+  int32_t i = 0;
+#if defined(TF_DSP_ASM)
+  if (n >= 4) {
+    sum = tf_ext4(x, xb, n >> 2, 0u);
+    i = n & ~3;
+    xb += i >> 1;
+  }
+#endif
+  for (; i < n; i += 4) {
     if (i + 4 <= n) {
       memcpy(&v, x + i, 4);
     } else {
@@ -167,6 +192,81 @@ ${unrolledAsm(W16_BLOCK)}
   *ra = a;
   *rb = b;
 }
+`;
+
+/**
+ * `void f(const tf_w16ctl_t *c)`: the int16-weight two-row kernel over all row pairs of one input row,
+ * each pair's two sums requantized in registers (table {2 * bias, multiplier, C, rs} per channel) and
+ * stored. Frame: 0 xb, 4 pairs left, 8 unused, 12 t, 16 y, 20 lut, 24 loop entry, 28 end of xb.
+ */
+function w16FusedRoutine(lut: boolean): string {
+  const name = `tf_dot2q_w16${lut ? '_lut' : ''}`;
+  const L = `.L${name}`;
+  // r0 x, r1 w, r2/r3 sums, r7 end of xb, lr pairs left; requantization uses r4-r6, r8-r12
+  const one = (acc: string) => [
+    'ldmia r0!, {r4, r5, r6, r8}', `add r9, r4, ${acc}, lsl #1`, 'smmlar r10, r9, r5, r6', 'sub r10, r10, r9, lsr #31',
+    'asr r10, r10, r8', 'ssat r10, #8, r10', ...(lut ? ['ldrb r10, [r11, r10]'] : []), 'strb r10, [r12], #1',
+  ];
+  const block = W16_BLOCK.map((l) => l.replace(/%\[x\]/g, 'r0').replace(/%\[w\]/g, 'r1').replace(/%\[a\]/g, 'r2').replace(/%\[b\]/g, 'r3'));
+  const body = [
+    'push {r4-r11, lr}', 'sub sp, sp, #32', 'ldmia r0, {r2-r8}', 'stmia sp, {r2, r4-r8}', 'mov r1, r3', 'mov lr, r4',
+    'add r7, r2, r5, lsl #4',
+    // entry into the x4 unrolled loop: nblk % 4 blocks first (0 -> a full round)
+    'and r5, r5, #3', `adr.w r2, ${L}_0`, 'cmp r5, #1', 'it eq', `adreq.w r2, ${L}_3`, 'cmp r5, #2', 'it eq', `adreq.w r2, ${L}_2`,
+    'cmp r5, #3', 'it eq', `adreq.w r2, ${L}_1`, 'orr r2, r2, #1', 'str r2, [sp, #24]',
+    `${L}_p:`,
+    'ldr r0, [sp]', 'movs r2, #0', 'movs r3, #0', 'ldr pc, [sp, #24]',
+    '.p2align 2',
+    `${L}_0:`, ...block, `${L}_1:`, ...block, `${L}_2:`, ...block, `${L}_3:`, ...block,
+    'cmp r0, r7', `bne ${L}_0`,
+    'ldr r0, [sp, #12]', 'ldr r12, [sp, #16]', ...(lut ? ['ldr r11, [sp, #20]'] : []),
+    ...one('r2'), ...one('r3'),
+    'str r0, [sp, #12]', 'str r12, [sp, #16]',
+    'subs lr, lr, #1', `bne ${L}_p`,
+    'add sp, sp, #32', 'pop {r4-r11, pc}',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}(const tf_w16ctl_t *c);
+__asm__(
+${asmFunctionC(name, body)}
+);
+#else
+static void ${name}(const tf_w16ctl_t *c) {
+  tf_dot2q_w16_c(c);
+}
+#endif
+`;
+}
+
+const DOT2Q_W16_C = `/* Arguments of the fused int16-weight routines (read by offset: keep the order). */
+typedef struct {
+  const uint32_t *xb, *w;
+  uint32_t pairs, nblk;
+  const int32_t *t;      /* {2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs} per channel */
+  int8_t *y;
+  const int8_t *lut;     /* entry 128 of the activation table, or 0 */
+} tf_w16ctl_t;
+#if !defined(TF_DSP_ASM)
+/* C model of the fused int16-weight routines */
+static void tf_dot2q_w16_c(const tf_w16ctl_t *c) {
+  const uint32_t *w = c->w;
+  const int32_t *t = c->t;
+  int8_t *y = c->y;
+  uint32_t p, k;
+  for (p = 0; p < c->pairs; p++) {
+    uint32_t s[2];
+    tf_dot2_w16(c->xb, w, (int32_t)c->nblk, &s[0], &s[1]);
+    w += 8 * c->nblk;
+    for (k = 0; k < 2; k++, t += 4) {
+      int32_t v2 = (int32_t)((uint32_t)t[0] + (s[k] << 1));
+      int32_t v = (tf_smmulr(v2, t[1]) + t[2] - (int32_t)((uint32_t)v2 >> 31)) >> t[3];
+      v = TF_SSAT8(v);
+      if (c->lut) v = c->lut[v];
+      *y++ = (int8_t)v;
+    }
+  }
+}
+#endif
 `;
 
 /* ---------- int8 weights: four rows per pass ---------- */
@@ -245,6 +345,103 @@ static void ${name}${sig} {
 `;
 }
 
+/** Name of the quad routine with fused requantization (see quadFusedRoutine). */
+function quadFusedName(nblk: number, acc: boolean, lut: boolean): string {
+  return `tf_dot4q_w8_${nblk}${acc ? '_acc' : ''}${lut ? '_lut' : ''}`;
+}
+
+/** Requantization of one channel inside the fused quad routine: table row in r4-r7, result stored. */
+function quadRqChannel(sum: string, form: string, lut: boolean): string[] {
+  return [
+    'ldmia r0!, {r4-r7}', `add r8, r4, ${sum}, ${form}`, 'smmlar r9, r8, r5, r6', 'sub r9, r9, r8, lsr #31',
+    'asr r9, r9, r7', 'ssat r9, #8, r9', ...(lut ? ['ldrb r9, [r3, r9]'] : []), 'strb r9, [r2], #1',
+  ];
+}
+
+/**
+ * `void f(const tf_q4ctl_t *c)`: the quad kernel of quadRoutine, and per quad the four outputs
+ * requantized in registers (tf_rq8x2 arithmetic, table {2 * bias, multiplier, C, rs} per channel) and
+ * stored: no row sums in memory, about 8 instructions per output. `acc`: the last column chunk, earlier
+ * chunks' plain sums (4 per quad) added first. `lut`: activation table (c->lut points at entry 128).
+ * Frame: 0 xb, 4 quads left, 8 nx, 12 t, 16 y, 20 lut, 24 partial sums, 28 loop end.
+ */
+function quadFusedRoutine(nblk: number, acc: boolean, lut: boolean): string {
+  const name = quadFusedName(nblk, acc, lut);
+  const L = `.L${name}`;
+  const body: string[] = [
+    'push {r4-r11, lr}', 'sub sp, sp, #32', 'ldmia r0, {r2-r9}', 'stmia sp, {r2, r4-r9}', 'mov r1, r3',
+    `${L}_q:`,
+    'ldr r0, [sp]', 'ldr r10, [sp, #8]', 'mov r11, r10', 'mov r12, r10', 'mov lr, r10',
+  ];
+  // blocks unrolled up to 8, longer rows in x8 rounds (3 loop instructions per 216)
+  if (nblk <= 8) {
+    for (let k = 0; k < nblk; k++) body.push(...QUAD_BLOCK);
+  } else {
+    const rem = nblk % 8;
+    for (let k = 0; k < rem; k++) body.push(...QUAD_BLOCK);
+    body.push(`addw r2, r1, #${(nblk - rem) * 32}`, 'str r2, [sp, #28]', `${L}_l:`);
+    for (let k = 0; k < 8; k++) body.push(...QUAD_BLOCK);
+    body.push('ldr r6, [sp, #28]', 'cmp r1, r6', `bne ${L}_l`);
+  }
+  // S_a = U_ab (r11), 256 * S_b = R_ab - U_ab (r10), S_c = U_cd (lr), 256 * S_d = R_cd - U_cd (r12)
+  body.push('ldr r0, [sp, #12]', 'ldr r2, [sp, #16]', ...(lut ? ['ldr r3, [sp, #20]'] : []), 'sub r10, r10, r11', 'sub r12, r12, lr');
+  let forms: [string, string][] = [['r11', 'lsl #1'], ['r10', 'asr #7'], ['lr', 'lsl #1'], ['r12', 'asr #7']];
+  if (acc) {
+    body.push('asr r10, r10, #8', 'asr r12, r12, #8', 'ldr r9, [sp, #24]', 'ldmia r9!, {r4-r7}', 'str r9, [sp, #24]',
+      'add r11, r11, r4', 'add r10, r10, r5', 'add lr, lr, r6', 'add r12, r12, r7');
+    forms = forms.map(([r]) => [r, 'lsl #1']);
+  }
+  for (const [r, f] of forms) body.push(...quadRqChannel(r, f, lut));
+  body.push(
+    'str r0, [sp, #12]', 'str r2, [sp, #16]',
+    'ldr r3, [sp, #4]', 'subs r3, r3, #1', 'str r3, [sp, #4]', `bne ${L}_q`,
+    'add sp, sp, #32', 'pop {r4-r11, pc}',
+  );
+  return `#if defined(TF_DSP_ASM)
+void ${name}(const tf_q4ctl_t *c);
+__asm__(
+${asmFunctionC(name, body)}
+);
+#else
+static void ${name}(const tf_q4ctl_t *c) {
+  tf_dot4q_c(c, ${nblk}, ${acc ? 1 : 0});
+}
+#endif
+`;
+}
+
+const DOT4Q_C = `/* Arguments of the fused quad routines (read by offset: keep the order). */
+typedef struct {
+  const uint32_t *xb, *w;
+  uint32_t quads, nx;
+  const int32_t *t;      /* {2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs} per channel */
+  int8_t *y;
+  const int8_t *lut;     /* entry 128 of the activation table, or 0 */
+  const uint32_t *s;     /* earlier column chunks' sums (4 per quad), or 0 */
+} tf_q4ctl_t;
+#if !defined(TF_DSP_ASM)
+/* C model of the fused quad routines */
+static void tf_dot4q_c(const tf_q4ctl_t *c, int32_t nblk, int acc) {
+  uint32_t sums[4];
+  const int32_t *t = c->t;
+  const uint32_t *s = c->s;
+  int8_t *y = c->y;
+  int32_t q, k;
+  for (q = 0; q < (int32_t)c->quads; q++) {
+    tf_dot4_w8_c(c->xb, c->w + 8 * nblk * q, sums, 1, c->nx, nblk, 0);
+    for (k = 0; k < 4; k++, t += 4) {
+      uint32_t a = sums[k] + (acc ? s[4 * q + k] : 0u);
+      int32_t v2 = (int32_t)((uint32_t)t[0] + (a << 1));
+      int32_t v = (tf_smmulr(v2, t[1]) + t[2] - (int32_t)((uint32_t)v2 >> 31)) >> t[3];
+      v = TF_SSAT8(v);
+      if (c->lut) v = c->lut[v];
+      *y++ = (int8_t)v;
+    }
+  }
+}
+#endif
+`;
+
 const DOT4_C = `#if !defined(TF_DSP_ASM)
 /* C model of the quad routines (packed int8 weights, see compiler/ops/dense/c.ts). */
 static void tf_dot4_w8_c(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx,
@@ -288,6 +485,16 @@ static inline int32_t tf_smmulr(int32_t a, int32_t b) {
   return r;
 #else
   return (int32_t)(((int64_t)a * b + ((int64_t)1 << 31)) >> 32);
+#endif
+}
+/* c + SMMULR(a, b) in one SMMLAR (exact: c * 2^32 does not disturb the rounding) */
+static inline int32_t tf_smmlar(int32_t a, int32_t b, int32_t c) {
+#if defined(TF_DSP_ASM)
+  int32_t r;
+  __asm__("smmlar %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+#else
+  return (int32_t)((uint32_t)c + (uint32_t)tf_smmulr(a, b));
 #endif
 }
 static inline int32_t tf_requant_fast(uint32_t s, const int32_t *q) {
@@ -438,9 +645,10 @@ function emitRequantLoop(step: DenseS8Step, fn: string, helpers: Record<string, 
 /* ---------- int8 weights, shared routine: two input rows per weight load ---------- */
 
 /**
- * The shared dsp-int8 path (one C driver `tf_dense8` + one assembler routine for every layer, each layer
- * only a const descriptor). Weights keep the quad packing above; per 8 columns the routine loads each
- * packed word once and feeds it to two input rows (UXTB16 shared): 2 LDRD + 10 ALU per 16 MACs.
+ * The shared dsp-int8 path (one C driver `tf_dense8` + two assembler routines for every layer, each layer
+ * only a const descriptor). Weights keep the quad packing above; per 8 columns tf_q8x2 loads each
+ * packed word once and feeds it to two input rows (UXTB16 shared): 2 LDRD + 10 ALU per 16 MACs, and
+ * tf_rq8x2 requantizes both rows with one table load per channel (about 8 instructions per output).
  * The input is widened with an offset z chosen per layer (x + z, int16) so that the residual bias
  * r = bias - z * rowsum(w) fits int16: bias + acc = r + sum w * (x + z) exactly. Per output channel one
  * flash word: r (low half), shift bit (bit 16), multiplier mantissa bits 14..0 (bits 17..31; the
@@ -450,22 +658,41 @@ function emitRequantLoop(step: DenseS8Step, fn: string, helpers: Record<string, 
  * with the zero point folded into the rounding constant: exact, since floor((v + zp*2^rs) / 2^rs)
  * = floor(v / 2^rs) + zp and the emitter proves no overflow).
  */
-interface Dense8Plan { z: number; cb: number; rs0: number; rsx: Uint8Array | null; q: Uint32Array }
+interface Dense8Plan {
+  z: number; cb: number; rs0: number; rsx: Uint8Array | null;
+  /** compact: one word per channel (see above); full: {2 * bias, multiplier, C, rs} per channel */
+  q: Uint32Array; full: boolean;
+}
 
-/** Returns the plan, or null when the layer does not meet the shared path's preconditions. */
+/**
+ * Returns the plan, or null when the layer does not meet the shared path's preconditions. Layers whose
+ * multipliers have 16-bit mantissas and whose residual biases fit int16 for some offset z get the compact
+ * table (4 bytes per channel, decoded per call); others (e.g. TensorFlow Lite multipliers) keep the
+ * 16-byte table the routines use directly.
+ */
 export function planDense8(step: DenseS8Step): Dense8Plan | null {
   const { inFeatures: n, outFeatures: m, weights } = step;
   if (!fastRequantOk(step) || m > 65535 || n > 65535 || (step.rows ?? 1) > 65535) return null;
+  const rs = Array.from(step.shift, (s) => -s);
+  const rs0 = Math.min(...rs), rsMax = Math.max(...rs);
+  if (rs0 < 1 || rsMax > 30) return null;
+  for (let o = 0; o < m; o++) {
+    // tf_rq8x2 folds the zero point into C and uses the sign of v2: needs a non-negative multiplier
+    if (step.multiplier[o] < 0 || (Math.abs(step.outZeroPoint) + 1) * 2 ** rs[o] > 2 ** 30) return null;
+  }
   const rowsum = new Float64Array(m);
   for (let o = 0; o < m; o++) { let t = 0; for (let i = 0; i < n; i++) t += weights[o * n + i]; rowsum[o] = t; }
   let z = NaN;
-  for (let k = 0; k <= 254 && Number.isNaN(z); k++) {
-    const c = k % 2 ? (k + 1) / 2 : -k / 2; // 0, 1, -1, 2, -2, ...
-    let ok = true;
-    for (let o = 0; o < m && ok; o++) { const r = step.bias[o] - c * rowsum[o]; ok = r >= -32768 && r <= 32767; }
-    if (ok) z = c;
+  if (step.multiplier.every((v) => v >= 2 ** 30 && v % 2 ** 15 === 0)) {
+    for (let k = 0; k <= 254 && Number.isNaN(z); k++) {
+      const c = k % 2 ? (k + 1) / 2 : -k / 2; // 0, 1, -1, 2, -2, ...
+      let ok = true;
+      for (let o = 0; o < m && ok; o++) { const r = step.bias[o] - c * rowsum[o]; ok = r >= -32768 && r <= 32767; }
+      if (ok) z = c;
+    }
   }
-  if (Number.isNaN(z) || Math.abs(z) > 127) return null;
+  const full = Number.isNaN(z);
+  if (full) z = 0;
   // column chunks: |S_b| <= sum |w_b| * max|x + z| < 2^23 for every odd row of every chunk
   const nblk = Math.ceil(n / 8), xmax = 128 + Math.abs(z);
   const fits = (cb: number) => {
@@ -481,106 +708,261 @@ export function planDense8(step: DenseS8Step): Dense8Plan | null {
   let cb = nblk;
   while (cb > 1 && !fits(cb)) cb--;
   if (!fits(cb) || cb > 65535) return null;
-  const rs = Array.from(step.shift, (s) => -s);
-  const rs0 = Math.min(...rs), rsMax = Math.max(...rs);
-  if (rs0 < 1 || rsMax > 30) return null;
+  if (full) {
+    const q = new Uint32Array(4 * m);
+    for (let o = 0; o < m; o++) {
+      q[4 * o] = (2 * step.bias[o]) >>> 0; q[4 * o + 1] = step.multiplier[o];
+      q[4 * o + 2] = (2 ** (rs[o] - 1) + step.outZeroPoint * 2 ** rs[o]) >>> 0; q[4 * o + 3] = rs[o];
+    }
+    return { z, cb, rs0, rsx: null, q, full };
+  }
   const q = new Uint32Array(m);
   for (let o = 0; o < m; o++) {
     const mult = step.multiplier[o];
-    if (mult < 2 ** 30 || mult % 2 ** 15 !== 0) return null;
-    if ((Math.abs(step.outZeroPoint) + 1) * 2 ** rs[o] > 2 ** 30) return null;
     const r = step.bias[o] - z * rowsum[o];
     const bit = rsMax - rs0 <= 1 ? rs[o] - rs0 : 0;
     q[o] = ((r & 0xffff) | (bit << 16) | (((mult / 2 ** 15) & 0x7fff) << 17)) >>> 0;
   }
-  return { z, cb, rs0, rsx: rsMax - rs0 <= 1 ? null : Uint8Array.from(rs), q };
+  return { z, cb, rs0, rsx: rsMax - rs0 <= 1 ? null : Uint8Array.from(rs), q, full };
 }
 
-/** One column pair (one LDRD of inputs, one of weights: 16 MACs) of the two-row quad routine. */
+
+/** One column pair (one LDRD of inputs, one of weights: 16 MACs) of tf_q8x2: accumulators r4-r11 are
+ *  U1ab R1ab U2ab R2ab U1cd R1cd U2cd R2cd (U: low bytes, R: raw words; 1/2: input row). */
 function x2Step(): string[] {
   return [
     'ldrd r2, r3, [r0], #8', 'ldrd r12, lr, [r1], #8',
-    'smlad r5, r12, r2, r5', 'smlad r9, r12, r3, r9', 'smlad r7, lr, r2, r7', 'smlad r11, lr, r3, r11',
+    'smlad r5, r12, r2, r5', 'smlad r7, r12, r3, r7', 'smlad r9, lr, r2, r9', 'smlad r11, lr, r3, r11',
     'uxtb16 r12, r12', 'uxtb16 lr, lr',
-    'smlad r4, r12, r2, r4', 'smlad r8, r12, r3, r8', 'smlad r6, lr, r2, r6', 'smlad r10, lr, r3, r10',
+    'smlad r4, r12, r2, r4', 'smlad r6, r12, r3, r6', 'smlad r8, lr, r2, r8', 'smlad r10, lr, r3, r10',
   ];
 }
 
 /**
- * `void tf_q8x2(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl)`:
- * ctl = {quads, 32 * blocks, nx1, nx2, byte offset of the second row's sums, accumulate}. xb holds the two
- * rows' widened words interleaved (row 1 word k at 2k, row 2 at 2k + 1). Row sums (no bias) to s[0..]
- * and s[offset..] (added when accumulate), 4 per quad.
+ * `void tf_q8x2(const tf_q8ctl_t *c)`: widens two input rows (x + z as int16 pairs, interleaved: row 1 word
+ * k at 2k, row 2 at 2k + 1, zero-padded to 8 columns) into c->xb, then for every row quad writes 8 words
+ * to c->s: per row pair (ab, cd) {S_a row 1, 256*S_b row 1, S_a row 2, 256*S_b row 2} (no bias).
+ * Stack frame: [0, 32) accumulator start values, 32 xb, 36 end of xb, 40 loop entry, 44 s, 48 end of w.
+ * Per quad 13 instructions besides the 12 per column pair (3 more per four blocks for the loop).
  */
 function x2Routine(): string {
   const name = 'tf_q8x2';
   const L = `.L${name}`;
   const block = [...x2Step(), ...x2Step(), ...x2Step(), ...x2Step()];
   const body = [
-    'push {r4-r11, lr}', 'sub sp, sp, #24',
-    'str r0, [sp]', 'str r3, [sp, #4]', 'str r2, [sp, #8]', 'ldr r2, [r3]', 'str r2, [sp, #16]',
+    'push {r4-r11, lr}', 'sub sp, sp, #56',
+    'mov lr, r0', 'ldmia lr, {r0, r1, r2}', 'str r2, [sp, #32]',
+    'ldr r3, [lr, #24]', 'ldr r12, [lr, #32]', 'mov r9, #0x10001', 'movs r10, #0', 'movs r11, #0',
+    'cmp r12, #0', `beq ${L}_z`,
+    `${L}_w:`,
+    'ldr r4, [r0], #4', 'ldr r5, [r1], #4',
+    'sxtb16 r6, r4, ror #8', 'sxtb16 r4, r4', 'sxtb16 r7, r5, ror #8', 'sxtb16 r5, r5',
+    'sadd16 r4, r4, r12', 'sadd16 r5, r5, r12', 'sadd16 r6, r6, r12', 'sadd16 r7, r7, r12',
+    'smlad r10, r4, r9, r10', 'smlad r10, r6, r9, r10', 'smlad r11, r5, r9, r11', 'smlad r11, r7, r9, r11',
+    'stmia r2!, {r4-r7}', 'subs r3, r3, #1', `bne ${L}_w`, `b ${L}_e`,
+    // z = 0: no offset to add
+    `${L}_z:`,
+    'ldr r4, [r0], #4', 'ldr r5, [r1], #4',
+    'sxtb16 r6, r4, ror #8', 'sxtb16 r4, r4', 'sxtb16 r7, r5, ror #8', 'sxtb16 r5, r5',
+    'smlad r10, r4, r9, r10', 'smlad r10, r6, r9, r10', 'smlad r11, r5, r9, r11', 'smlad r11, r7, r9, r11',
+    'stmia r2!, {r4-r7}', 'subs r3, r3, #1', `bne ${L}_z`,
+    `${L}_e:`,
+    'ldr r3, [lr, #28]', `cbz r3, ${L}_p`,
+    'movs r4, #0', 'movs r5, #0', 'movs r6, #0', 'movs r7, #0', 'stmia r2!, {r4-r7}',
+    `${L}_p:`,
+    'str r2, [sp, #36]',
+    // accumulators start at -128 * (sum of the widened row) (the +128 bias of the low weight bytes)
+    'rsb r4, r10, #0', 'lsl r4, r4, #7', 'rsb r6, r11, #0', 'lsl r6, r6, #7',
+    'mov r5, r4', 'mov r7, r6', 'stmia sp, {r4-r7}', 'add r8, sp, #16', 'stmia r8, {r4-r7}',
+    // entry into the x4 unrolled block loop: nblk % 4 blocks first (0: a full round)
+    'ldr r3, [lr, #36]', 'and r2, r3, #3', 'cmp r2, #1', 'it eq', `adreq.w r4, ${L}_3`, 'cmp r2, #2', 'it eq', `adreq.w r4, ${L}_2`,
+    'cmp r2, #3', 'it eq', `adreq.w r4, ${L}_1`, 'cmp r2, #0', 'it eq', `adreq.w r4, ${L}_0`,
+    'orr r2, r4, #1', 'str r2, [sp, #40]',
+    'ldr r1, [lr, #12]', 'ldr r2, [lr, #16]', 'str r2, [sp, #44]',
+    'ldr r2, [lr, #20]', 'mul r3, r3, r2', 'add r3, r1, r3, lsl #5', 'str r3, [sp, #48]',
     `${L}_q:`,
-    'ldr r0, [sp]', 'ldr r3, [sp, #4]', 'ldr r2, [r3, #4]', 'add r12, r1, r2', 'str r12, [sp, #12]',
-    'ldrd r4, r8, [r3, #8]', 'mov r5, r4', 'mov r6, r4', 'mov r7, r4', 'mov r9, r8', 'mov r10, r8', 'mov r11, r8',
-    'tst r2, #32', `bne ${L}_h`,
-    `${L}_l:`, ...block,
-    `${L}_h:`, ...block,
-    'ldr r2, [sp, #12]', 'cmp r1, r2', `bne ${L}_l`,
-    'sub r5, r5, r4', 'asr r5, r5, #8', 'sub r7, r7, r6', 'asr r7, r7, #8',
-    'sub r9, r9, r8', 'asr r9, r9, #8', 'sub r11, r11, r10', 'asr r11, r11, #8',
-    'ldr r3, [sp, #4]', 'ldr r12, [r3, #16]', 'ldr r3, [r3, #20]', 'ldr r2, [sp, #8]',
-    'cmp r3, #0', `beq ${L}_s`,
-    'str r1, [sp, #20]',
-    'ldm r2, {r0, r1, r3, lr}', 'add r4, r4, r0', 'add r5, r5, r1', 'add r6, r6, r3', 'add r7, r7, lr',
-    'add r0, r2, r12', 'ldm r0, {r0, r1, r3, lr}', 'add r8, r8, r0', 'add r9, r9, r1', 'add r10, r10, r3', 'add r11, r11, lr',
-    'ldr r1, [sp, #20]',
-    `${L}_s:`,
-    'add r0, r2, r12', 'stm r0, {r8, r9, r10, r11}', 'stmia r2!, {r4, r5, r6, r7}', 'str r2, [sp, #8]',
-    'ldr r2, [sp, #16]', 'subs r2, r2, #1', 'str r2, [sp, #16]', `bne ${L}_q`,
-    'add sp, sp, #24', 'pop {r4-r11, pc}',
-  ];
-  const asm = [
-    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
-    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
-    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
-    `.size ${name}, .-${name}`, '.popsection',
+    'ldmia sp, {r4-r11}', 'ldr r0, [sp, #32]', 'ldr pc, [sp, #40]',
+    '.p2align 2',
+    `${L}_0:`, ...block, `${L}_1:`, ...block, `${L}_2:`, ...block, `${L}_3:`, ...block,
+    'ldr r2, [sp, #36]', 'cmp r0, r2', `bne ${L}_0`,
+    'sub r5, r5, r4', 'sub r7, r7, r6', 'sub r9, r9, r8', 'sub r11, r11, r10',
+    'ldr r2, [sp, #44]', 'stmia r2!, {r4-r11}', 'str r2, [sp, #44]',
+    'ldr r3, [sp, #48]', 'cmp r1, r3', `bne ${L}_q`,
+    'add sp, sp, #56', 'pop {r4-r11, pc}',
   ];
   return `#if defined(TF_DSP_ASM)
-void ${name}(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl);
+void ${name}(const tf_q8ctl_t *c);
 __asm__(
-${asm.map((l) => `  "${l}\\n"`).join('\n')}
+${asmFunctionC(name, body)}
 );
 #else
-/* C model of tf_q8x2 (same arithmetic, per input row) */
-static void ${name}(const uint32_t *xb, const uint32_t *w, uint32_t *s, const uint32_t *ctl) {
-  int32_t quads = (int32_t)ctl[0], nblk = (int32_t)(ctl[1] >> 5), q, b, j, k;
-  for (q = 0; q < quads; q++) {
-    for (j = 0; j < 2; j++) {
-      uint32_t r1 = ctl[2 + j], u1 = r1, r2 = r1, u2 = r1, t[4];
-      uint32_t *d = (j ? s + (ctl[4] >> 2) : s) + 4 * q;
-      const uint32_t *wp = w;
-      for (b = 0; b < 4 * nblk; b++) {
-        uint32_t x = xb[2 * b + j];
-        r1 = TF_SMLAD(wp[0], x, r1);
-        u1 = TF_SMLAD(TF_UXTB16(wp[0]), x, u1);
-        r2 = TF_SMLAD(wp[1], x, r2);
-        u2 = TF_SMLAD(TF_UXTB16(wp[1]), x, u2);
-        wp += 2;
-      }
-      t[0] = u1;
-      t[1] = (uint32_t)((int32_t)(r1 - u1) >> 8);
-      t[2] = u2;
-      t[3] = (uint32_t)((int32_t)(r2 - u2) >> 8);
-      for (k = 0; k < 4; k++) d[k] = ctl[5] ? d[k] + t[k] : t[k];
+/* C model of tf_q8x2 (same arithmetic and output layout) */
+static void ${name}(const tf_q8ctl_t *c) {
+  uint32_t *xb = c->xb, *s = c->s, x1 = 0, x2 = 0, v, a, b;
+  const uint32_t *w = c->w;
+  int32_t i, q, k;
+  for (i = 0; i < (int32_t)c->nw; i++) {
+    memcpy(&v, c->x1 + 4 * i, 4);
+    a = TF_SADD16(TF_SXTB16(v), c->zz);
+    b = TF_SADD16(TF_SXTB16(TF_ROR8(v)), c->zz);
+    x1 = TF_SMLAD(b, 0x00010001u, TF_SMLAD(a, 0x00010001u, x1));
+    xb[4 * i] = a;
+    xb[4 * i + 2] = b;
+    memcpy(&v, c->x2 + 4 * i, 4);
+    a = TF_SADD16(TF_SXTB16(v), c->zz);
+    b = TF_SADD16(TF_SXTB16(TF_ROR8(v)), c->zz);
+    x2 = TF_SMLAD(b, 0x00010001u, TF_SMLAD(a, 0x00010001u, x2));
+    xb[4 * i + 1] = a;
+    xb[4 * i + 3] = b;
+  }
+  if (c->pad) memset(xb + 4 * i, 0, 16);
+  x1 = 0u - 128u * x1;
+  x2 = 0u - 128u * x2;
+  for (q = 0; q < (int32_t)c->quads; q++) {
+    uint32_t r[8];
+    r[0] = r[1] = r[4] = r[5] = x1;
+    r[2] = r[3] = r[6] = r[7] = x2;
+    for (k = 0; k < 4 * (int32_t)c->nblk; k++) {
+      uint32_t p = xb[2 * k], p2 = xb[2 * k + 1], wab = w[0], wcd = w[1];
+      r[1] = TF_SMLAD(wab, p, r[1]);
+      r[3] = TF_SMLAD(wab, p2, r[3]);
+      r[5] = TF_SMLAD(wcd, p, r[5]);
+      r[7] = TF_SMLAD(wcd, p2, r[7]);
+      wab = TF_UXTB16(wab);
+      wcd = TF_UXTB16(wcd);
+      r[0] = TF_SMLAD(wab, p, r[0]);
+      r[2] = TF_SMLAD(wab, p2, r[2]);
+      r[4] = TF_SMLAD(wcd, p, r[4]);
+      r[6] = TF_SMLAD(wcd, p2, r[6]);
+      w += 2;
     }
-    w += 8 * nblk;
+    for (k = 0; k < 8; k += 2) {
+      s[k] = r[k];
+      s[k + 1] = r[k + 1] - r[k];
+    }
+    s += 8;
   }
 }
 #endif
 `;
 }
 
-const DENSE8_C = `#if defined(__ARM_FEATURE_DSP)
+/**
+ * `void tf_q8x1(const tf_q8ctl_t *c)`: a lone input row (already widened by tf_extend_s8 into c->xb, no
+ * offset z; c->zz = -128 * its sum) on the quad kernel (27 instructions per 32 MACs instead of the
+ * two-row kernel on a duplicated row), each quad's sums stored twice in tf_q8x2's layout for tf_rq8x2.
+ * Frame: 0 xb, 4 start value, 8 s, 12 end of xb, 16 loop entry, 20 end of w.
+ */
+function x1Routine(): string {
+  const name = 'tf_q8x1';
+  const L = `.L${name}`;
+  const body = [
+    'push {r4-r11, lr}', 'sub sp, sp, #24', 'mov lr, r0',
+    'ldr r2, [lr, #8]', 'str r2, [sp]', 'ldr r3, [lr, #32]', 'str r3, [sp, #4]', 'ldr r3, [lr, #16]', 'str r3, [sp, #8]',
+    'ldr r3, [lr, #36]', 'add r2, r2, r3, lsl #4', 'str r2, [sp, #12]',
+    'and r2, r3, #3', 'cmp r2, #1', 'it eq', `adreq.w r4, ${L}_3`, 'cmp r2, #2', 'it eq', `adreq.w r4, ${L}_2`,
+    'cmp r2, #3', 'it eq', `adreq.w r4, ${L}_1`, 'cmp r2, #0', 'it eq', `adreq.w r4, ${L}_0`, 'orr r4, r4, #1', 'str r4, [sp, #16]',
+    'ldr r1, [lr, #12]', 'ldr r2, [lr, #20]', 'mul r3, r3, r2', 'add r3, r1, r3, lsl #5', 'str r3, [sp, #20]',
+    `${L}_q:`,
+    'ldr r0, [sp]', 'ldr r10, [sp, #4]', 'mov r11, r10', 'mov r12, r10', 'mov lr, r10', 'ldr pc, [sp, #16]',
+    '.p2align 2',
+    `${L}_0:`, ...QUAD_BLOCK, `${L}_1:`, ...QUAD_BLOCK, `${L}_2:`, ...QUAD_BLOCK, `${L}_3:`, ...QUAD_BLOCK,
+    'ldr r6, [sp, #12]', 'cmp r0, r6', `bne ${L}_0`,
+    // {S_a, 256 S_b, S_a, 256 S_b, S_c, 256 S_d, S_c, 256 S_d}
+    'sub r3, r10, r11', 'sub r7, r12, lr', 'mov r2, r11', 'mov r4, r11', 'mov r5, r3', 'mov r6, lr', 'mov r8, lr', 'mov r9, r7',
+    'ldr r0, [sp, #8]', 'stmia r0!, {r2-r9}', 'str r0, [sp, #8]',
+    'ldr r6, [sp, #20]', 'cmp r1, r6', `bne ${L}_q`,
+    'add sp, sp, #24', 'pop {r4-r11, pc}',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}(const tf_q8ctl_t *c);
+__asm__(
+${asmFunctionC(name, body)}
+);
+#else
+/* C model of tf_q8x1 */
+static void ${name}(const tf_q8ctl_t *c) {
+  uint32_t *s = c->s, t[4];
+  int32_t q, k;
+  for (q = 0; q < (int32_t)c->quads; q++) {
+    tf_dot4_w8_c(c->xb, c->w + 8 * c->nblk * q, t, 1, c->zz, (int32_t)c->nblk, 0);
+    for (k = 0; k < 2; k++) {
+      s[4 * k] = s[4 * k + 2] = t[2 * k];
+      s[4 * k + 1] = s[4 * k + 3] = t[2 * k + 1] << 8;
+    }
+    s += 8;
+  }
+}
+#endif
+`;
+}
+
+/** Requantization of one channel of both rows (asm lines): sums in `a1`/`a2`, `form` turns a sum into
+ *  2 * (sum + bias) (`lsl #1` for S_a, `asr #7` for 256 * S_b); table {2r, m, C, rs} in r4-r7. */
+function rqChannel(a1: string, a2: string, form: string, lut: boolean): string[] {
+  const one = (v: string, t: string) => [
+    `smmlar ${t}, ${v}, r5, r6`, `sub ${t}, ${t}, ${v}, lsr #31`, `asr ${t}, ${t}, r7`, `ssat ${t}, #8, ${t}`,
+    ...(lut ? [`ldrb ${t}, [lr, ${t}]`] : []),
+  ];
+  return [
+    'ldmia r1!, {r4-r7}', `add ${a1}, r4, ${a1}, ${form}`, `add ${a2}, r4, ${a2}, ${form}`,
+    ...one(a1, 'r12'), ...one(a2, a1), `strb ${a1}, [r2, r3]`, 'strb r12, [r2], #1',
+  ];
+}
+
+/**
+ * `void tf_rq8x2(const tf_rqctl_t *c)`: requantizes the sums tf_q8x2 wrote, two channels per iteration,
+ * both input rows with one table load per channel; per output: v2 = 2 * (sum + r) (one ADD with shifted
+ * operand), SMMLAR(v2, m, C) = C + SMMULR(v2, m), minus (v2 < 0), ASR rs, SSAT 8, optional LUT, STRB.
+ * (v2 < 0) replaces (x < 0) of REQUANT_FAST: they differ only when x = 0 > v2, where both give zp.
+ */
+function rqRoutine(): string {
+  const name = 'tf_rq8x2';
+  const L = `.L${name}`;
+  const loop = (lut: boolean, tag: string) => [
+    `${L}_${tag}:`,
+    'ldmia r0!, {r8-r11}',
+    ...rqChannel('r8', 'r10', 'lsl #1', lut), ...rqChannel('r9', 'r11', 'asr #7', lut),
+    // the table end: on the stack when lr holds the LUT, in lr otherwise
+    ...(lut ? ['ldr r12, [sp]', 'cmp r1, r12'] : ['cmp r1, lr']), `bne ${L}_${tag}`, 'b 9f',
+  ];
+  const body = [
+    'push {r4-r11, lr}', 'mov r12, r0', 'ldmia r12, {r0-r3}', 'ldr lr, [r12, #16]', 'ldr r12, [r12, #20]', 'push {r12}',
+    'cmp lr, #0', 'it eq', 'moveq lr, r12', `beq ${L}_n`, 'add lr, lr, #128',
+    ...loop(true, 'l'), ...loop(false, 'n'),
+    '9:', 'add sp, sp, #4', 'pop {r4-r11, pc}',
+  ];
+  return `#if defined(TF_DSP_ASM)
+void ${name}(const tf_rqctl_t *c);
+__asm__(
+${asmFunctionC(name, body)}
+);
+#else
+/* C model of tf_rq8x2 */
+static void ${name}(const tf_rqctl_t *c) {
+  const uint32_t *s = c->s;
+  const int32_t *t = c->t;
+  int8_t *y = c->y;
+  int32_t k, j;
+  for (; t != c->tend; t += 8, s += 4, y += 2) {
+    for (k = 0; k < 2; k++) {
+      for (j = 1; j >= 0; j--) {
+        const int32_t *e = t + 4 * k;
+        uint32_t u = s[2 * j + k];
+        int32_t v2 = (int32_t)((uint32_t)e[0] + (k ? (uint32_t)((int32_t)u >> 7) : u << 1));
+        int32_t v = (tf_smmulr(v2, e[1]) + e[2] - (int32_t)((uint32_t)v2 >> 31)) >> e[3];
+        v = TF_SSAT8(v);
+        if (c->lut) v = c->lut[v + 128];
+        y[k + (j ? c->moff : 0)] = (int8_t)v;
+      }
+    }
+  }
+}
+#endif
+`;
+}
+
+const DENSE8_COMMON = `#if defined(__ARM_FEATURE_DSP)
 #define TF_SADD16(a, b) ((uint32_t)__sadd16((int32_t)(a), (int32_t)(b)))
 #else
 static inline uint32_t tf_sadd16(uint32_t a, uint32_t b) { return ((a + b) & 0xffffu) | (((a >> 16) + (b >> 16)) << 16); }
@@ -595,104 +977,208 @@ static inline uint32_t tf_sadd16(uint32_t a, uint32_t b) { return ((a + b) & 0xf
 /* One int8 dense layer of the shared path (see compiler/ops/dense/c.ts). */
 typedef struct {
   const uint32_t *w;   /* packed weights [chunk][quad][block][column pair][row pair] */
-  const uint32_t *q;   /* per channel: residual bias r (low half), shift bit (16), mantissa bits (17..31) */
+  const uint32_t *q;   /* per channel: residual bias r (low half), shift bit (16), mantissa bits (17..31),
+                          or (full) {2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs} */
   const uint8_t *rsx;  /* per-channel right shifts, when the layer has more than two */
   const int8_t *lut;   /* activation table indexed by v + 128, or 0 */
   uint16_t n, m, rows, cb; /* in / out features, rows, blocks per column chunk */
   int8_t z, zp, lo, hi;    /* input offset, output zero point, activation range */
   uint8_t rs0;             /* right shift of shift bit 0 */
+  uint8_t flags;           /* 1: q is the 4-word table itself (no compact words); 2: lut is packed (tf_lut_unpack) */
 } tf_dense8_t;
 
-/* One row's columns [0, n) as int16 (x + z) into every other word of xb (pairs (x0,x2),(x1,x3) per 4
-   columns), zero up to np columns; returns the sum of the widened values. */
-static uint32_t tf_widen8(const int8_t *x, uint32_t *xb, int32_t n, int32_t np, uint32_t zz) {
-  uint32_t sum = 0, v, a, b;
-  int32_t i;
-  for (i = 0; i + 4 <= n; i += 4) {
-    memcpy(&v, x + i, 4);
-    a = TF_SADD16(TF_SXTB16(v), zz);
-    b = TF_SADD16(TF_SXTB16(TF_ROR8(v)), zz);
-    xb[0] = a;
-    xb[2] = b;
-    sum = TF_SMLAD(a, 0x00010001u, sum);
-    sum = TF_SMLAD(b, 0x00010001u, sum);
-    xb += 4;
+/* tf_q8x2 arguments (the assembler reads them by offset: keep the order) */
+typedef struct {
+  const int8_t *x1, *x2;  /* two input rows (the same row twice for a lone last row) */
+  uint32_t *xb;           /* widened rows, 8 * nblk words */
+  const uint32_t *w;      /* packed weights of the column chunk */
+  uint32_t *s;            /* 8 sums per quad */
+  uint32_t quads, nw, pad, zz, nblk; /* quads, input words per row (n / 4), 1 if nw is odd, z pairs, blocks */
+} tf_q8ctl_t;
+
+/* tf_rq8x2 arguments (read by offset) */
+typedef struct {
+  const uint32_t *s;      /* tf_q8x2 sums */
+  const int32_t *t;       /* decoded table, 4 words per channel */
+  int8_t *y;              /* row 1 output; row 2 at y + moff (moff 0: one row) */
+  int32_t moff;
+  const int8_t *lut;
+  const int32_t *tend;    /* t + 4 * m (m even) */
+} tf_rqctl_t;
+
+/* Activation table packed as its first entry and 255 nibbles (entry k + 1 - entry k + 8): 129 bytes of
+   flash instead of 256, unpacked per call (lut has 257 bytes: the last nibble is padding). */
+static void tf_lut_unpack(const uint8_t *z, int8_t *lut) {
+  int32_t v = (int8_t)z[0], k;
+  lut[0] = (int8_t)v;
+  for (k = 0; k < 128; k++) {
+    uint32_t b = z[1 + k];
+    v += (int32_t)(b & 15u) - 8;
+    lut[2 * k + 1] = (int8_t)v;
+    v += (int32_t)(b >> 4) - 8;
+    lut[2 * k + 2] = (int8_t)v;
   }
-  if (i < n) {
-    int32_t e[4] = { 0, 0, 0, 0 }, k;
-    for (k = 0; i + k < n; k++) {
-      e[k] = x[i + k] + (int16_t)zz;
-      sum += (uint32_t)e[k];
-    }
-    xb[0] = ((uint32_t)e[0] & 0xffffu) | ((uint32_t)e[2] << 16);
-    xb[2] = ((uint32_t)e[1] & 0xffffu) | ((uint32_t)e[3] << 16);
-    xb += 4;
-    i += 4;
-  }
-  for (; i < np; i += 4) {
-    xb[0] = 0;
-    xb[2] = 0;
-    xb += 4;
-  }
-  return sum;
 }
 
-#define TF_D8_OUT(CLAMP) \\
-  for (o = 0; o < m; o++, t += 4) { \\
-    int32_t xq = tf_smmulr((int32_t)((s[o] << 1) + (uint32_t)t[0]), t[1]); \\
-    int32_t v = (xq + t[2] - (int32_t)((uint32_t)xq >> 31)) >> t[3]; \\
-    v = TF_SSAT8(v); \\
-    CLAMP \\
-    y[o] = (int8_t)v; \\
-  }
-
-/* Requantizes one row of sums s into y with the decoded table t. */
-static void tf_dense8_out(const tf_dense8_t *d, const uint32_t *s, const int32_t *t, int8_t *y) {
-  int32_t o, m = d->m, lo = d->lo, hi = d->hi;
-  const int8_t *lut = d->lut;
-  if (lo == -128 && hi == 127) {
-    if (lut) {
-      TF_D8_OUT(v = lut[v + 128];)
+/* Decodes the per-channel words into {2r, m, 2^(rs-1) + (zp << rs), rs} (used by every row). The two
+   possible {C, rs} of the shift bit are formed once per layer. */
+static void tf_d8_table(const tf_dense8_t *d, int32_t *t) {
+  const uint32_t *q = d->q, *qe = d->q + d->m;
+  const int32_t rs0 = d->rs0, zp = d->zp;
+  const int32_t c0 = (int32_t)((1u << (rs0 - 1)) + ((uint32_t)zp << rs0)), c1 = (int32_t)((1u << rs0) + ((uint32_t)zp << (rs0 + 1)));
+  const uint8_t *rsx = d->rsx;
+  for (; q != qe; q++, t += 4) {
+    uint32_t w = *q;
+    t[0] = (int32_t)(int16_t)(w & 0xffffu) * 2;
+    t[1] = (int32_t)(0x40000000u | ((w >> 2) & 0x3fff8000u));
+    if (rsx) {
+      int32_t rs = *rsx++;
+      t[2] = (int32_t)((1u << (rs - 1)) + ((uint32_t)zp << rs));
+      t[3] = rs;
     } else {
-      TF_D8_OUT()
+      int32_t b = (int32_t)((w >> 16) & 1u);
+      t[2] = b ? c1 : c0;
+      t[3] = rs0 + b;
     }
-  } else {
-    TF_D8_OUT(v = v < lo ? lo : v > hi ? hi : v; if (lut) v = lut[v + 128];)
   }
 }
+`;
 
+const DENSE8_FAST = `/* Shared-path layer with one column chunk, n % 4 == 0, even m and the full int8 range: per row pair
+   one tf_q8x2 (widen + sums) and one tf_rq8x2 (requantize, LUT). */
 static TF_NOINLINE void tf_dense8(const tf_dense8_t *d, const int8_t *x, int8_t *y) {
-  const int32_t n = d->n, m = d->m, rows = d->rows, cb = d->cb;
+  const int32_t n = d->n, m = d->m, rows = d->rows;
   const int32_t quads = (m + 3) >> 2, nblk = (n + 7) >> 3;
-  const uint32_t zz = ((uint32_t)(uint16_t)(int16_t)d->z) * 0x00010001u;
-  uint32_t xb[8 * nblk];     /* two rows of int16 pairs, interleaved */
-  uint32_t s[8 * quads];     /* two rows of sums without bias */
-  int32_t t[4 * m];          /* decoded requantization table */
-  uint32_t ctl[6];
-  int32_t o, r, b0;
-  for (o = 0; o < m; o++) {
-    uint32_t q = d->q[o];
-    int32_t rs = d->rsx ? (int32_t)d->rsx[o] : (int32_t)d->rs0 + (int32_t)((q >> 16) & 1u);
-    t[4 * o] = (int32_t)(int16_t)(q & 0xffffu) * 2;
-    t[4 * o + 1] = (int32_t)(0x40000000u | ((q >> 2) & 0x3fff8000u));
-    t[4 * o + 2] = (int32_t)((1u << (rs - 1)) + ((uint32_t)(int32_t)d->zp << rs));
-    t[4 * o + 3] = rs;
+  uint32_t xb[8 * nblk];
+  uint32_t s[8 * quads];
+  int32_t tb[(d->flags & 1) ? 1 : 4 * m];
+  const int32_t *t = (d->flags & 1) ? (const int32_t *)d->q : tb;
+  int8_t lb[257];
+  tf_q8ctl_t c;
+  tf_rqctl_t q;
+  int32_t r;
+  if (!(d->flags & 1)) tf_d8_table(d, tb);
+  q.lut = d->lut;
+  if (d->flags & 2) {
+    tf_lut_unpack((const uint8_t *)d->lut, lb);
+    q.lut = lb;
   }
-  ctl[0] = (uint32_t)quads;
-  ctl[4] = 16u * (uint32_t)quads;
+  c.xb = xb;
+  c.w = d->w;
+  c.s = s;
+  c.quads = (uint32_t)quads;
+  c.nw = (uint32_t)n >> 2;
+  c.pad = c.nw & 1u;
+  c.zz = ((uint32_t)(uint16_t)(int16_t)d->z) * 0x00010001u;
+  c.nblk = (uint32_t)nblk;
+  q.s = s;
+  q.t = t;
+  q.tend = t + 4 * m;
   for (r = 0; r < rows; r += 2) {
-    const int8_t *x2 = r + 1 < rows ? x + n : x;
+    c.x1 = x;
+    c.x2 = r + 1 < rows ? x + n : x;
+    tf_q8x2(&c);
+    q.y = y;
+    q.moff = r + 1 < rows ? m : 0;
+    tf_rq8x2(&q);
+    x += 2 * n;
+    y += 2 * m;
+  }
+}
+`;
+
+const DENSE8_SINGLE = `/* Shared-path layer over one input row with z = 0 (fast-path conditions otherwise): the row widened once,
+   tf_q8x1 (quad kernel), tf_rq8x2 with both "rows" the same. */
+static TF_NOINLINE void tf_dense8s(const tf_dense8_t *d, const int8_t *x, int8_t *y) {
+  const int32_t n = d->n, m = d->m;
+  const int32_t quads = (m + 3) >> 2, nblk = (n + 7) >> 3;
+  uint32_t xb[4 * nblk];
+  uint32_t s[8 * quads];
+  int32_t tb[(d->flags & 1) ? 1 : 4 * m];
+  const int32_t *t = (d->flags & 1) ? (const int32_t *)d->q : tb;
+  int8_t lb[257];
+  tf_q8ctl_t c;
+  tf_rqctl_t q;
+  if (!(d->flags & 1)) tf_d8_table(d, tb);
+  q.lut = d->lut;
+  if (d->flags & 2) {
+    tf_lut_unpack((const uint8_t *)d->lut, lb);
+    q.lut = lb;
+  }
+  c.xb = xb;
+  c.w = d->w;
+  c.s = s;
+  c.quads = (uint32_t)quads;
+  c.nblk = (uint32_t)nblk;
+  c.zz = 0u - 128u * tf_extend_s8(x, xb, n, 8 * nblk);
+  tf_q8x1(&c);
+  q.s = s;
+  q.t = t;
+  q.tend = t + 4 * m;
+  q.y = y;
+  q.moff = 0;
+  tf_rq8x2(&q);
+}
+`;
+
+const DENSE8_GENERAL = `/* Shared-path layer in general (several column chunks, activation clamps, n % 4 != 0, odd m): tf_q8x2 per
+   chunk, exact int32 sums accumulated and requantized in C. */
+static TF_NOINLINE void tf_dense8x(const tf_dense8_t *d, const int8_t *x, int8_t *y) {
+  const int32_t n = d->n, m = d->m, rows = d->rows, cb = d->cb;
+  const int32_t quads = (m + 3) >> 2, nblk = (n + 7) >> 3, lo = d->lo, hi = d->hi;
+  uint32_t xb[8 * cb];
+  uint32_t s[8 * quads];
+  int32_t acc[8 * quads];
+  int8_t xp[2][8 * nblk];
+  int32_t tb[(d->flags & 1) ? 1 : 4 * m];
+  const int32_t *t = (d->flags & 1) ? (const int32_t *)d->q : tb;
+  int8_t lb[257];
+  const int8_t *lut = d->lut;
+  tf_q8ctl_t c;
+  int32_t r, b0, o, j;
+  if (!(d->flags & 1)) tf_d8_table(d, tb);
+  if (d->flags & 2) {
+    tf_lut_unpack((const uint8_t *)d->lut, lb);
+    lut = lb;
+  }
+  memset(xp, 0, sizeof(xp));
+  c.xb = xb;
+  c.s = s;
+  c.quads = (uint32_t)quads;
+  c.zz = ((uint32_t)(uint16_t)(int16_t)d->z) * 0x00010001u;
+  for (r = 0; r < rows; r += 2) {
+    const int8_t *x1 = x, *x2 = r + 1 < rows ? x + n : x;
+    if (n & 3) { /* whole words only: zero-padded copies */
+      memcpy(xp[0], x1, (size_t)n);
+      memcpy(xp[1], x2, (size_t)n);
+      x1 = xp[0];
+      x2 = xp[1];
+    }
+    memset(acc, 0, sizeof(acc));
     for (b0 = 0; b0 < nblk; b0 += cb) {
       int32_t nb = nblk - b0 < cb ? nblk - b0 : cb, c0 = 8 * b0;
       int32_t nr = n - c0 < 8 * nb ? n - c0 : 8 * nb;
-      ctl[1] = 32u * (uint32_t)nb;
-      ctl[2] = 0u - 128u * tf_widen8(x + c0, xb, nr, 8 * nb, zz);
-      ctl[3] = 0u - 128u * tf_widen8(x2 + c0, xb + 1, nr, 8 * nb, zz);
-      ctl[5] = b0 > 0;
-      tf_q8x2(xb, d->w + 8 * quads * b0, s, ctl);
+      c.x1 = x1 + c0;
+      c.x2 = x2 + c0;
+      c.w = d->w + 8 * quads * b0;
+      c.nw = (uint32_t)(nr + 3) >> 2;
+      c.pad = (uint32_t)(2 * nb) - c.nw;
+      c.nblk = (uint32_t)nb;
+      tf_q8x2(&c);
+      for (o = 0; o < 8 * quads; o++) acc[o] += (o & 1) ? (int32_t)s[o] >> 8 : (int32_t)s[o];
     }
-    tf_dense8_out(d, s, t, y);
-    if (r + 1 < rows) tf_dense8_out(d, s + 4 * quads, t, y + m);
+    for (j = 0; j < 2 && r + j < rows; j++) {
+      const int32_t *e = t;
+      for (o = 0; o < m; o++, e += 4) {
+        int32_t a = acc[8 * (o >> 2) + 4 * ((o >> 1) & 1) + 2 * j + (o & 1)];
+        int32_t v2 = (int32_t)((uint32_t)e[0] + ((uint32_t)a << 1));
+        int32_t v = (tf_smmulr(v2, e[1]) + e[2] - (int32_t)((uint32_t)v2 >> 31)) >> e[3];
+        v = TF_SSAT8(v);
+        v = v < lo ? lo : v > hi ? hi : v;
+        if (lut) v = lut[v + 128];
+        y[j * m + o] = (int8_t)v;
+      }
+    }
     x += 2 * n;
     y += 2 * m;
   }
@@ -707,6 +1193,19 @@ static TF_NOINLINE void tf_dense8(const tf_dense8_t *d, const int8_t *x, int8_t 
  */
 const SINGLE_ROW_PER_LAYER_MAX_WEIGHTS = 65536;
 
+/** The 129-byte packed form of an activation table (see tf_lut_unpack), or null when a step exceeds [-8, 7]. */
+export function packLut(lut: Int8Array): Uint8Array | null {
+  const z = new Uint8Array(129);
+  z[0] = lut[0] & 0xff;
+  for (let k = 1; k < 256; k++) {
+    const d = lut[k] - lut[k - 1];
+    if (d < -8 || d > 7) return null;
+    z[1 + ((k - 1) >> 1)] |= (d + 8) << (((k - 1) & 1) * 4);
+  }
+  z[128] |= 8 << 4; // padding nibble: delta 0
+  return z;
+}
+
 /** The shared dsp-int8 emission, or null when the layer needs the per-layer code. */
 function emitDense8Shared(step: DenseS8Step, fn: string, helpers: Record<string, string>): string | null {
   if ((step.rows ?? 1) === 1 && step.weights.length <= SINGLE_ROW_PER_LAYER_MAX_WEIGHTS) return null;
@@ -714,18 +1213,32 @@ function emitDense8Shared(step: DenseS8Step, fn: string, helpers: Record<string,
   if (!plan) return null;
   const { inFeatures: n, outFeatures: m } = step;
   const rows = step.rows ?? 1;
+  const fast = plan.cb >= Math.ceil(n / 8) && n % 4 === 0 && m % 2 === 0 && step.actMin === -128 && step.actMax === 127;
   helpers.dsp = DSP_PRIMS;
   helpers.requant_fast = REQUANT_FAST;
+  helpers.dense8 = DENSE8_COMMON;
   helpers.q8x2 = x2Routine();
-  helpers.dense8 = DENSE8_C;
-  let code = `/* ${step.name}: dense ${n} -> ${m}${rows > 1 ? ` x ${rows} rows` : ''}, int8 weights (shared dsp-int8 path, z = ${plan.z}) */\n`;
+  // one row (a large single-row layer): the quad kernel when no input offset is needed
+  const single = fast && rows === 1 && plan.z === 0;
+  if (fast) {
+    helpers.rq8x2 = rqRoutine();
+    if (single) {
+      helpers.dot4_c = DOT4_C;
+      helpers.q8x1 = x1Routine();
+      helpers.dense8_single = DENSE8_SINGLE;
+    } else helpers.dense8_fast = DENSE8_FAST;
+  } else helpers.dense8_general = DENSE8_GENERAL;
+  let code = `/* ${step.name}: dense ${n} -> ${m}${rows > 1 ? ` x ${rows} rows` : ''}, int8 weights (shared dsp-int8 path, ${plan.full ? 'full table' : `z = ${plan.z}`}) */\n`;
   code += cConstArray('uint32_t', `${fn}_w`, packDenseS8(step, 'dsp-int8', plan.cb), cHex32, 8);
   code += cConstArray('uint32_t', `${fn}_q`, plan.q, cHex32, 8);
   if (plan.rsx) code += cConstArray('uint8_t', `${fn}_rs`, plan.rsx);
-  if (step.lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut, i8);
-  code += `static const tf_dense8_t ${fn}_d = { ${fn}_w, ${fn}_q, ${plan.rsx ? `${fn}_rs` : '0'}, ${step.lut ? `${fn}_lut` : '0'}, ${n}, ${m}, ${rows}, ${plan.cb}, ${plan.z}, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${plan.rs0} };
+  const packed = step.lut ? packLut(step.lut) : null;
+  if (packed) code += `/* activation table: first entry, then nibble deltas + 8 (tf_lut_unpack) */\n` + cConstArray('uint8_t', `${fn}_lut`, packed);
+  else if (step.lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut, i8);
+  const lutRef = packed ? `(const int8_t *)${fn}_lut` : step.lut ? `${fn}_lut` : '0';
+  code += `static const tf_dense8_t ${fn}_d = { ${fn}_w, ${fn}_q, ${plan.rsx ? `${fn}_rs` : '0'}, ${lutRef}, ${n}, ${m}, ${rows}, ${plan.cb}, ${plan.z}, ${step.outZeroPoint}, ${step.actMin}, ${step.actMax}, ${plan.rs0}, ${(plan.full ? 1 : 0) | (packed ? 2 : 0)} };
 static void ${fn}(const int8_t *x, int8_t *y) {
-  tf_dense8(&${fn}_d, x, y);
+  ${single ? 'tf_dense8s' : fast ? 'tf_dense8' : 'tf_dense8x'}(&${fn}_d, x, y);
 }\n`;
   return code;
 }
@@ -865,6 +1378,104 @@ export function denseS4AsS8(step: DenseS4Step): DenseS8Step {
   return { ...step, op: 'dense_s8', weights: unpackInt4(step.weights, m, n) };
 }
 
+/** True when the quad routines can requantize in registers (tf_rq8x2 arithmetic, full int8 range). */
+function fusedQuadOk(step: DenseS8Step): boolean {
+  if (!fastRequantOk(step) || step.actMin !== -128 || step.actMax !== 127) return false;
+  for (let o = 0; o < step.outFeatures; o++) {
+    const rs = -step.shift[o];
+    if (step.multiplier[o] < 0 || rs > 30 || (Math.abs(step.outZeroPoint) + 1) * 2 ** rs > 2 ** 30) return false;
+  }
+  return true;
+}
+
+/** The {2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs} table of the fused routines, `channels` long. */
+function fusedTable(step: DenseS8Step, channels: number): Int32Array {
+  const t = new Uint32Array(4 * channels); // padding channels stay 0 (their outputs go to a scratch buffer)
+  for (let o = 0; o < step.outFeatures; o++) {
+    const rs = -step.shift[o];
+    t[4 * o] = (2 * step.bias[o]) >>> 0; t[4 * o + 1] = step.multiplier[o];
+    t[4 * o + 2] = (2 ** (rs - 1) + step.outZeroPoint * 2 ** rs) >>> 0; t[4 * o + 3] = rs;
+  }
+  return Int32Array.from(t);
+}
+
+/** dsp-int16 layer (pre-extended weights) with fused requantization, one input row at a time. */
+function emitDense16Fused(step: DenseS8Step, fn: string, helpers: Record<string, string>): string {
+  const { inFeatures: n, outFeatures: m } = step;
+  const rows = step.rows ?? 1;
+  const blocks = Math.ceil(n / 8), pairs = Math.ceil(m / 2), lut = !!step.lut, pad = m % 2 !== 0;
+  helpers.dsp = DSP_PRIMS;
+  helpers.requant_fast = REQUANT_FAST;
+  helpers.dot_w16 = DOT_W16;
+  helpers.dot2q_w16_c = DOT2Q_W16_C;
+  const name = `tf_dot2q_w16${lut ? '_lut' : ''}`;
+  helpers[name] = w16FusedRoutine(lut);
+  let code = cConstArray('uint32_t', `${fn}_w`, packDenseS8(step, 'dsp-int16'), cHex32, 8);
+  code += `/* per output channel: 2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs */\n` + cConstArray('int32_t', `${fn}_t`, fusedTable(step, 2 * pairs), cInt32, 8);
+  if (lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut!, i8);
+  return `${code}static void ${fn}(const int8_t *x, int8_t *y) {
+  uint32_t xb[${blocks * 4}]; /* int16 input pairs */
+${pad ? `  int8_t yb[${2 * pairs}];\n` : ''}  tf_w16ctl_t c;
+  int32_t r;
+  c.xb = xb;
+  c.w = ${fn}_w;
+  c.pairs = ${pairs};
+  c.nblk = ${blocks};
+  c.lut = ${lut ? `${fn}_lut + 128` : '0'};
+  for (r = 0; r < ${rows}; r++) {
+    (void)tf_extend_s8(x, xb, ${n}, ${8 * blocks});
+    c.t = ${fn}_t;
+    c.y = ${pad ? 'yb' : 'y'};
+    ${name}(&c);
+${pad ? `    memcpy(y, yb, ${m});\n` : ''}    x += ${n};
+    y += ${m};
+  }
+}\n`;
+}
+
+/** dsp-int8 layer on the quad routines with fused requantization (one input row at a time). */
+function emitDense8Fused(step: DenseS8Step, fn: string, helpers: Record<string, string>): string {
+  const { inFeatures: n, outFeatures: m } = step;
+  const rows = step.rows ?? 1;
+  const blocks = Math.ceil(n / 8), quads = Math.ceil(m / 4), lut = !!step.lut;
+  helpers.dsp = DSP_PRIMS;
+  helpers.requant_fast = REQUANT_FAST;
+  helpers.dot4_c = DOT4_C;
+  helpers.dot4q_c = DOT4Q_C;
+  let code = cConstArray('uint32_t', `${fn}_w`, packDenseS8(step, 'dsp-int8'), cHex32, 8);
+  code += `/* per output channel: 2 * bias, multiplier, 2^(rs-1) + (zp << rs), rs */\n` + cConstArray('int32_t', `${fn}_t`, fusedTable(step, 4 * quads), cInt32, 8);
+  if (lut) code += cConstArray('int8_t', `${fn}_lut`, step.lut!, i8);
+  let body = '';
+  const last = Math.floor((blocks - 1) / CHUNK_BLOCKS) * CHUNK_BLOCKS;
+  for (let b0 = 0; b0 < last; b0 += CHUNK_BLOCKS) { // earlier column chunks: plain sums into s
+    helpers[quadName(CHUNK_BLOCKS, b0 > 0)] = quadRoutine(CHUNK_BLOCKS, b0 > 0);
+    body += `    nx = 0u - 128u * tf_extend_s8(x + ${8 * b0}, xb + ${4 * b0}, ${8 * CHUNK_BLOCKS}, ${8 * CHUNK_BLOCKS});
+    ${quadName(CHUNK_BLOCKS, b0 > 0)}(xb + ${4 * b0}, ${fn}_w + ${8 * quads * b0}, s, ${quads}, nx);\n`;
+  }
+  const nb = blocks - last, acc = last > 0, name = quadFusedName(nb, acc, lut);
+  helpers[name] = quadFusedRoutine(nb, acc, lut);
+  const pad = m % 4 !== 0;
+  body += `    c.nx = 0u - 128u * tf_extend_s8(x + ${8 * last}, xb + ${4 * last}, ${n - 8 * last}, ${8 * nb});
+    c.t = ${fn}_t;
+    c.y = ${pad ? 'yb' : 'y'};
+    ${name}(&c);
+${pad ? `    memcpy(y, yb, ${m});\n` : ''}`;
+  return `${code}static void ${fn}(const int8_t *x, int8_t *y) {
+  uint32_t xb[${blocks * 4}]; /* int16 input pairs */
+${acc ? `  uint32_t s[${4 * quads}]; /* sums of the earlier column chunks */\n  uint32_t nx;\n` : ''}${pad ? `  int8_t yb[${4 * quads}];\n` : ''}  tf_q4ctl_t c;
+  int32_t r;
+  c.xb = xb + ${4 * last};
+  c.w = ${fn}_w + ${8 * quads * last};
+  c.quads = ${quads};
+  c.lut = ${lut ? `${fn}_lut + 128` : '0'};
+  c.s = ${acc ? 's' : '0'};
+  for (r = 0; r < ${rows}; r++) {
+${body}    x += ${n};
+    y += ${m};
+  }
+}\n`;
+}
+
 /**
  * int8 dense layer: `static void <fn>(const int8_t *x, int8_t *y)` plus its const arrays (prefix `<fn>_`),
  * over `rows` consecutive input rows with the same weights. For dense_s4 steps (int4 weights) pass
@@ -925,7 +1536,9 @@ ${dot.replace(/^/gm, '  ').replace(/^ +$/gm, '')}    y[o] = tf_out_s8(acc, q, ${
   if (kernel === 'dsp-int8' && !int4) {
     const shared = emitDense8Shared(step, fn, helpers);
     if (shared) return { helpers, includes: ['stdint.h', 'string.h'], code: shared };
+    if (fusedQuadOk(step)) return { helpers, includes: ['stdint.h', 'string.h'], code: code + emitDense8Fused(step, fn, helpers) };
   }
+  if (kernel === 'dsp-int16' && fusedQuadOk(step)) return { helpers, includes: ['stdint.h', 'string.h'], code: code + emitDense16Fused(step, fn, helpers) };
   const blocks = Math.ceil(n / 8);
   const np = blocks * 8;
   helpers.dsp = DSP_PRIMS;

@@ -1,24 +1,35 @@
 /** quantize / dequantize: C emission, bit-exact with quantizeValue / dequantizeValue (plan/program.ts). */
 import type { DequantizeStep, QuantizeStep } from '../../plan/program.js';
 import { cFloat, type CStepEmission } from '../../backends/c/cformat.js';
+import { ROUND_S8_HELPER } from '../../backends/c/helpers.js';
 
-/** `static void <fn>(const float *x, int8_t *q)`: true division (not a reciprocal multiply), round half away from zero via +0.5 and truncation. */
+/**
+ * `static void <fn>(const float *x, int8_t *q)`: true division (not a reciprocal multiply), then
+ * roundToInt8's arithmetic (tf_trunc_sat(|t| + 0.5) with the sign of t, see ROUND_S8_HELPER) saturated to
+ * [-512, 511] before the zero point is added: equal to clamping t to [-256, 256] first, since any
+ * |t| >= 256 ends at -128 or 127 either way.
+ */
 export function emitQuantizeC(step: QuantizeStep, fn: string): CStepEmission {
   const code = `/* ${step.name}: float -> int8, scale ${step.scale}, zero point ${step.zeroPoint} */
 static void ${fn}(const float *x, int8_t *q) {
   int32_t i;
   for (i = 0; i < ${step.out.length}; i++) {
     float t = x[i] / ${cFloat(step.scale)};
-    int32_t r, v;
-    if (t != t) t = 0.0f; /* NaN */
-    if (t > 256.0f) t = 256.0f;
-    if (t < -256.0f) t = -256.0f;
-    r = t >= 0.0f ? (int32_t)(t + 0.5f) : -(int32_t)(0.5f - t);
-    v = r + (${step.zeroPoint});
-    q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    union { float f; int32_t i; } b;
+#if defined(__GNUC__)
+    int32_t r = tf_trunc_sat(__builtin_fabsf(t) + 0.5f), sg;
+#else
+    int32_t r = tf_trunc_sat((t < 0.0f ? -t : t) + 0.5f), sg;
+#endif
+    b.f = t;
+    sg = b.i >> 31;
+    r = (r ^ sg) - sg;
+    r = r < -512 ? -512 : r > 511 ? 511 : r;
+    r += ${step.zeroPoint};
+    q[i] = (int8_t)TF_SAT8(r);
   }
 }\n`;
-  return { helpers: {}, includes: ['stdint.h'], code };
+  return { helpers: { round_s8: ROUND_S8_HELPER }, includes: ['stdint.h'], code };
 }
 
 /** `static void <fn>(const int8_t *q, float *y)`: y = f32(f32(q - zp) * scale). */
