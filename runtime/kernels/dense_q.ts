@@ -1,4 +1,6 @@
 // int8 / int4 dense over rows with vectorised TFLite requantization (semantics: compiler/plan/program.ts).
+// Layers whose requantization the compiler proves fits a checked f32 estimate run dense_i8_t / dense_i4_t (last
+// section); the kernels below serve the others.
 //
 // Loop order: blocks of 4 outputs outside, input rows inside, so a block's weights stay hot: narrow layers
 // (n <= 16) keep them in registers; wider ones widen the input rows to i16 once per call and each block's
@@ -414,4 +416,186 @@ function dense_i4_wide(x: usize, n: i32, rows: i32, w: usize, stride: i32, m: i3
     }
   }
 }
+
+// ---------- pair layout with the checked f32 requantization: dense_i8_t / dense_i4_t ----------
+//
+// The layout of conv_pw_s8 (runtime/kernels/conv_q.ts): weights per block of 8 outputs, per input pair (k, k + 1)
+// (pairs padded to an even count with zero weights):
+//   int8: 16 bytes, outputs 0..3 then 4..7, lanes (w[o][k], w[o][k+1]);
+//   int4: 8 bytes, byte j holding the int8 layout's element j in its low nibble and element j + 8 in its high one
+//         (sign-extended to i16, (b << 12) >> 12 and b >> 4 give both halves).
+// An input pair splat over the lanes against them gives 4 outputs' 2-term sums per dot: no horizontal sums. Four rows
+// are widened to i16 and interleaved (pair j of row r at xbuf + 16 j + 4 r), a tile of 4 rows x 8 outputs keeps 8
+// accumulators; the rows left over (and single-row calls) run one at a time against a contiguous i16 copy.
+//
+// Requantization (compiler/ops/dense/wasm.ts takes this path only where, per channel, there is no left shift, M >= 0,
+// and every accumulator a (bias included) has |a| < 2^23 and |a| M / 2^(31+e) < 2^21 for any input):
+//   TFLite's srdhm(a, M) = floor((a M + 2^30) / 2^31) and its rounding shift by e compose into one floor,
+//   result = floor(Y), Y - 1/2 = a M / 2^(31+e) + sgn(a) h, h = 2^-(e+1) (0 where e = 0). Where a < 0 but
+//   srdhm(a, M) = 0 (M <= 2^30 and a M >= -2^30) the sign term differs, but both forms floor to 0 there.
+//   The kernel estimates y' = f32(a) m + sgn(a) h (m = f32(M / 2^(31+e))): |y' - (Y - 1/2)| <= 2^-24 (3 |Y| + 3),
+//   below 2^-14 for every result the int8 range does not saturate (|Y| <= 257) and below 1 everywhere. So
+//   floor(Y) = nearest(y') unless y' lies within 2^-12 of a half-integer; a vector with such a lane is requantized
+//   exactly (TFLite's integer arithmetic, per lane). nearest(y') + zp is the low bits of y' + 1.5 * 2^23 + zp; the
+//   saturating narrows clamp to [-128, 127] and i8x16 min / max to [actMin, actMax].
+// Constants per block of 4 outputs (QC bytes): +0 bias, +16 f32 m, +32 f32 h, +48 M.
+
+const QC: usize = 64;
+const tmp16: usize = memory.data(32, 16);
+
+/** TFLite's MultiplyByQuantizedMultiplier without left shift: e = 0 where h = 0, else h = 2^-(e+1). */
+@inline function mbqmExact(a: i32, M: i32, hBits: u32): i32 {
+  const x = <i32>((<i64>a * <i64>M + 0x40000000) >> 31);
+  if (hBits == 0) return x;
+  const e = <i32>(126 - (hBits >> 23));
+  const mask = (1 << e) - 1;
+  return (x >> e) + ((x & mask) > (mask >> 1) + (x < 0 ? 1 : 0) ? 1 : 0);
+}
+
+/** The exact requantization of 4 lanes (accumulators with bias): i32 v + zp. */
+function exact4(a: v128, q: usize, zp: i32): v128 {
+  v128.store(tmp16, a);
+  for (let l: usize = 0; l < 16; l += 4) {
+    store<i32>(tmp16 + l, mbqmExact(load<i32>(tmp16 + l), load<i32>(q + 48 + l), load<u32>(q + 32 + l)) + zp);
+  }
+  return v128.load(tmp16);
+}
+
+/** y' = f32(a) m + sgn(a) h for 4 lanes. */
+@inline function est4(a: v128, q: usize): v128 {
+  return f32x4.add(f32x4.mul(f32x4.convert_i32x4_s(a), v128.load(q, 16)), v128.or(v128.and(a, i32x4.splat(0x80000000)), v128.load(q, 32)));
+}
+
+/** Lanes of y' within 2^-12 of a half-integer (z = y' + cz rounded, cz = 1.5 * 2^23 + zp). */
+@inline function unsure4(y: v128, z: v128, cz: v128): v128 {
+  return f32x4.gt(f32x4.abs(f32x4.sub(y, f32x4.sub(z, cz))), f32x4.splat(0.5 - 1.0 / 4096));
+}
+
+/** i32 nearest(y') + zp from z = y' + 1.5 * 2^23 + zp (in [2^23, 2^24)). */
+@inline function bits4(z: v128): v128 {
+  return i32x4.sub(z, i32x4.splat(0x4B400000));
+}
+
+/** Stores the first cnt (1..8) bytes of lanes 0..7 at y0 and of lanes 8..15 at y1 (y1 = 0: no second row). */
+@inline function store8x2(v: v128, y0: usize, y1: usize, cnt: i32): void {
+  if (cnt == 8) {
+    v128.store64_lane(y0, v, 0);
+    if (y1 != 0) v128.store64_lane(y1, v, 1);
+    return;
+  }
+  v128.store(tmp16, v);
+  for (let i = 0; i < cnt; i++) store<i8>(y0 + <usize>i, load<i8>(tmp16 + <usize>i));
+  if (y1 != 0) for (let i = 0; i < cnt; i++) store<i8>(y1 + <usize>i, load<i8>(tmp16 + 8 + <usize>i));
+}
+
+/** Requantizes 2 rows x 8 outputs (a0, a1: row 0's blocks; b0, b1: row 1's) and stores them at y0, y1. */
+@inline function out2x8(a0: v128, a1: v128, b0: v128, b1: v128, q: usize, zp: i32, cz: v128, lo: v128, hi: v128,
+  y0: usize, y1: usize, cnt: i32): void {
+  const ya0 = est4(a0, q), ya1 = est4(a1, q + QC), yb0 = est4(b0, q), yb1 = est4(b1, q + QC);
+  const za0 = f32x4.add(ya0, cz), za1 = f32x4.add(ya1, cz), zb0 = f32x4.add(yb0, cz), zb1 = f32x4.add(yb1, cz);
+  let ra0 = bits4(za0), ra1 = bits4(za1), rb0 = bits4(zb0), rb1 = bits4(zb1);
+  const u = v128.or(v128.or(unsure4(ya0, za0, cz), unsure4(ya1, za1, cz)), v128.or(unsure4(yb0, zb0, cz), unsure4(yb1, zb1, cz)));
+  if (v128.any_true(u)) {
+    ra0 = exact4(a0, q, zp); ra1 = exact4(a1, q + QC, zp); rb0 = exact4(b0, q, zp); rb1 = exact4(b1, q + QC, zp);
+  }
+  const v = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(ra0, ra1), i16x8.narrow_i32x4_s(rb0, rb1));
+  store8x2(i8x16.min_s(i8x16.max_s(v, lo), hi), y0, y1, cnt);
+}
+
+/** Rows r0 .. r0 + 3 (n int8 each) widened to i16 and interleaved at xbuf: pair j of row r at xbuf + 16 j + 4 r (kp4 pairs, a multiple of 4). */
+@inline function widen4rows(s0: usize, nb: usize, kp4: usize): void {
+  const s1 = s0 + nb, s2 = s1 + nb, s3 = s2 + nb;
+  for (let j: usize = 0; j < kp4; j += 4) {
+    const o = j << 1;
+    const v0 = v128.load8x8_s(s0 + o), v1 = v128.load8x8_s(s1 + o), v2 = v128.load8x8_s(s2 + o), v3 = v128.load8x8_s(s3 + o);
+    const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+    const d = xbuf + (j << 4);
+    v128.store(d, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+    v128.store(d, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 16);
+    v128.store(d, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 32);
+    v128.store(d, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 48);
+  }
+}
+
+/** The two i16x8 weight vectors of one pair (W = i8: int8 weights, 16 bytes; W = u16: int4, 8 bytes). */
+@inline function pairA<W>(v: v128): v128 { return sizeof<W>() == 1 ? v : i16x8.shr_s(i16x8.shl(v, 12), 12); }
+@inline function pairB<W>(v: v128, wp: usize): v128 { return sizeof<W>() == 1 ? v128.load8x8_s(wp, 8) : i16x8.shr_s(v, 4); }
+
+@inline function tileBody<W>(x: usize, n: i32, rows: i32, w: usize, m: i32, q: usize, outZp: i32, actMin: i32, actMax: i32,
+  lut: usize, y: usize): void {
+  const PS: usize = sizeof<W>() == 1 ? 16 : 8; // weight bytes per pair
+  const nb = <usize>n, mb = <usize>m;
+  const kp = <usize>(((n + 3) >> 2) << 1); // pairs, padded to an even count
+  const kp4 = (kp + 3) & ~3;
+  const wBlock = kp * PS, blocks = (m + 7) >> 3;
+  const cz = f32x4.splat(<f32>(<i32>12582912 + outZp));
+  const lo = i8x16.splat(<i8>actMin), hi = i8x16.splat(<i8>actMax);
+  const bend = xbuf + (kp << 4);
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    widen4rows(x + <usize>r * nb, nb, kp4);
+    const yr = y + <usize>r * mb;
+    for (let ob = 0; ob < blocks; ob++) {
+      const q0 = q + <usize>ob * (QC << 1);
+      let a0 = v128.load(q0), a1 = v128.load(q0 + QC), c0 = a0, c1 = a1, d0 = a0, d1 = a1, e0 = a0, e1 = a1;
+      let wp = w + <usize>ob * wBlock;
+      for (let bp = xbuf; bp < bend; bp += 16) {
+        const v = v128.load8x8_s(wp);
+        const wa = pairA<W>(v), wb = pairB<W>(v, wp);
+        let s = v128.load32_splat(bp);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(s, wa)); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(s, wb));
+        s = v128.load32_splat(bp, 4);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(s, wa)); c1 = i32x4.add(c1, i32x4.dot_i16x8_s(s, wb));
+        s = v128.load32_splat(bp, 8);
+        d0 = i32x4.add(d0, i32x4.dot_i16x8_s(s, wa)); d1 = i32x4.add(d1, i32x4.dot_i16x8_s(s, wb));
+        s = v128.load32_splat(bp, 12);
+        e0 = i32x4.add(e0, i32x4.dot_i16x8_s(s, wa)); e1 = i32x4.add(e1, i32x4.dot_i16x8_s(s, wb));
+        wp += PS;
+      }
+      const o = ob << 3, cnt = m - o < 8 ? m - o : 8;
+      const yo = yr + <usize>o;
+      out2x8(a0, a1, c0, c1, q0, outZp, cz, lo, hi, yo, yo + mb, cnt);
+      out2x8(d0, d1, e0, e1, q0, outZp, cz, lo, hi, yo + 2 * mb, yo + 3 * mb, cnt);
+    }
+  }
+  // the rows left over one at a time: an i16 copy of the row, pair j at xbuf + 4 j
+  for (; r < rows; r++) {
+    const xr = x + <usize>r * nb;
+    for (let i: usize = 0; i < (kp << 1); i += 8) v128.store(xbuf + (i << 1), v128.load8x8_s(xr + i));
+    const yr = y + <usize>r * mb;
+    const rend = xbuf + (kp << 2);
+    for (let ob = 0; ob < blocks; ob++) {
+      const q0 = q + <usize>ob * (QC << 1);
+      let a0 = v128.load(q0), a1 = v128.load(q0 + QC), c0 = i32x4.splat(0), c1 = c0;
+      let wp = w + <usize>ob * wBlock;
+      for (let bp = xbuf; bp < rend; bp += 8) {
+        let v = v128.load8x8_s(wp);
+        let s = v128.load32_splat(bp);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(s, pairA<W>(v))); a1 = i32x4.add(a1, i32x4.dot_i16x8_s(s, pairB<W>(v, wp)));
+        v = v128.load8x8_s(wp + PS);
+        s = v128.load32_splat(bp, 4);
+        c0 = i32x4.add(c0, i32x4.dot_i16x8_s(s, pairA<W>(v))); c1 = i32x4.add(c1, i32x4.dot_i16x8_s(s, pairB<W>(v, wp + PS)));
+        wp += PS << 1;
+      }
+      const o = ob << 3;
+      a0 = i32x4.add(a0, c0); a1 = i32x4.add(a1, c1);
+      out2x8(a0, a1, a0, a1, q0, outZp, cz, lo, hi, yr + <usize>o, 0, m - o < 8 ? m - o : 8);
+    }
+  }
+  if (lut != 0) applyLut(y, rows * m, lut);
+}
+
+/** int8 weights in the pair layout, checked f32 requantization (constants: QC bytes per 4 outputs). */
+export function dense_i8_t(x: usize, n: i32, rows: i32, w: usize, m: i32, q: usize, outZp: i32, actMin: i32, actMax: i32,
+  lut: usize, y: usize): void {
+  tileBody<i8>(x, n, rows, w, m, q, outZp, actMin, actMax, lut, y);
+}
+
+/** int4 weights in the pair layout (8 bytes per pair and block), checked f32 requantization. */
+export function dense_i4_t(x: usize, n: i32, rows: i32, w: usize, m: i32, q: usize, outZp: i32, actMin: i32, actMax: i32,
+  lut: usize, y: usize): void {
+  tileBody<u16>(x, n, rows, w, m, q, outZp, actMin, actMax, lut, y);
+}
+
 

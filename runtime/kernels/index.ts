@@ -2,9 +2,9 @@
 export { dense_s8, dense_s8_rows, requantize } from './dense_s8';
 export { dense_f32, dense_f32_rows, dense_f32_t, erf, activate } from './dense_f32';
 export { quantize, dequantize } from './quantize';
-export { dense_i8_n8, dense_i8_n16, dense_i8_g, dense_i4_n8, dense_i4_n16, dense_i4_g } from './dense_q';
+export { dense_i8_n8, dense_i8_n16, dense_i8_g, dense_i4_n8, dense_i4_n16, dense_i4_g, dense_i8_t, dense_i4_t } from './dense_q';
 export { conv_dw_s8, conv_dw1_s8, conv_pw_s8 } from './conv_q';
-export { add_s8, mul_s8, affine_s8, layer_norm_s8, softmax_s8 } from './int8_ops';
+export { add_s8, mul_s8, add_s8_f, mul_s8_f, affine_s8, layer_norm_s8, softmax_s8, transpose_s8 } from './int8_ops';
 export { mpc_step, mpc_reset, mpc_predict, mpc_expf, mpc_tanhf, mpc_kernel_version } from './mpc';
 export { exp_f64 } from './float_math';
 export {

@@ -9,9 +9,15 @@ import { fail } from '../../errors.js';
 import type { BufferRef } from '../../plan/program.js';
 import type { AttentionStep } from './index.js';
 
-/** Scratch bytes of one call with `keys` keys (f32: nk f64 scores; s8: 3 tables + nk scores + nk weights). */
+/**
+ * Scratch bytes of one call (f32: nk f64 scores; s8: 3 tables + nk scores + nk weights, or with 4+ queries the buffers
+ * of attnS8Blocks in runtime/kernels/seq_ops.ts: key pairs, f32 values, query pairs, scores, weights, mask flags).
+ */
 export function attentionScratchBytes(step: AttentionStep): number {
-  return step.op === 'attention_f32' ? 8 * step.tokens : 3072 + 8 * step.tokens;
+  const T = step.tokens;
+  if (step.op === 'attention_f32') return 8 * T;
+  const kp = Math.ceil(step.headDim / 2), kb = Math.ceil(T / 8), dq = Math.ceil(step.headDim / 4) * 4;
+  return 3072 + Math.max(8 * T, kb * kp * 32 + T * dq * 4 + kp * 16 + 16 + kb * 8 * 16 + kb * 8 * 16 + kb * 8 * 4);
 }
 
 function operands(step: AttentionStep): { k: BufferRef; v: BufferRef; mask: BufferRef; D: number; eb: number } {

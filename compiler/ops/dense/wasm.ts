@@ -1,7 +1,8 @@
 /**
  * WASM emission for dense layers: constant data laid out for runtime/kernels/dense_f32.ts / dense_q.ts and one
- * kernel call. int8 and int4 layers (dense_s8 / dense_s4) pick a kernel by input width (n <= 8, n <= 16, wider)
- * and store their weights in that kernel's layout (int4 stays packed, two weights per byte).
+ * kernel call. int8 and int4 layers (dense_s8 / dense_s4) whose requantization fits the checked f32 path
+ * (checkedF32) run dense_i8_t / dense_i4_t (pair layout, no horizontal sums); the others pick a kernel by input
+ * width (n <= 8, n <= 16, wider). Weights are stored in the kernel's layout (int4 stays packed, two weights per byte).
  */
 import type { Expr, WasmEmitContext } from '../../backends/wasm/context.js';
 import { bytesOf } from '../../backends/wasm/context.js';
@@ -88,10 +89,79 @@ function layoutWeights(q: Int8Array, n: number, m: number, bits: 4 | 8, rowBytes
   return w;
 }
 
+/** Bytes per block of 4 outputs of the checked f32 constants (QC in runtime/kernels/dense_q.ts). */
+const QC = 64;
+/** Widest input of dense_i8_t / dense_i4_t: 4 widened rows of padded pairs fill their 16 KB buffer. */
+const PAIR_MAX_N = 2048;
+
+/**
+ * Whether every channel fits the checked f32 requantization of dense_i8_t / dense_i4_t (its derivation:
+ * runtime/kernels/dense_q.ts): no left shift, M >= 0, and for any int8 input the accumulator a (bias included)
+ * has |a| < 2^23 (exact in f32) and |a| M / 2^(31+e) < 2^21 (the f32 estimate is off by less than 1 where the
+ * int8 range saturates).
+ */
+export function checkedF32(step: DenseS8Step | DenseS4Step, q: Int8Array): boolean {
+  const n = step.inFeatures;
+  for (let o = 0; o < step.outFeatures; o++) {
+    const M = step.multiplier[o], sh = step.shift[o];
+    if (sh > 0 || M < 0) return false;
+    let pos = 0, neg = 0;
+    for (let i = 0; i < n; i++) { const w = q[o * n + i]; if (w > 0) pos += w; else neg -= w; }
+    // x in [-128, 127]: a ranges over [bias - 128 pos - 127 neg, bias + 127 pos + 128 neg]
+    const bound = Math.max(Math.abs(step.bias[o] - 128 * pos - 127 * neg), Math.abs(step.bias[o] + 127 * pos + 128 * neg));
+    if (bound >= 2 ** 23 || bound * M / 2 ** (31 - sh) >= 2 ** 21) return false;
+  }
+  return true;
+}
+
+/** Per block of 4 outputs (padded with zero channels to a multiple of 8): bias, f32 M / 2^(31+e), f32 2^-(e+1) (0 for e = 0), M. */
+function checkedConstants(step: DenseS8Step | DenseS4Step): Uint8Array {
+  const m = step.outFeatures, blocks = Math.ceil(m / 8) * 2;
+  const buf = new ArrayBuffer(blocks * QC);
+  const i32 = new Int32Array(buf), f32 = new Float32Array(buf);
+  for (let o = 0; o < m; o++) {
+    const g = (o >> 2) * (QC / 4), l = o & 3, e = -step.shift[o];
+    i32[g + l] = step.bias[o];
+    f32[g + 4 + l] = Math.fround(step.multiplier[o] / 2 ** (31 + e));
+    f32[g + 8 + l] = e > 0 ? 2 ** -(e + 1) : 0;
+    i32[g + 12 + l] = step.multiplier[o];
+  }
+  return new Uint8Array(buf);
+}
+
+/**
+ * int8 weights [m][n] in the pair layout: per block of 8 outputs (padded with zeros), per input pair (k, k + 1)
+ * (ceil(n / 4) * 2 pairs), 16 int8: outputs 0..3 then 4..7, each (w[o][k], w[o][k+1]); int4: 8 bytes, element j
+ * of those 16 in byte j's low nibble and element j + 8 in its high nibble.
+ */
+function pairWeights(q: Int8Array, n: number, m: number, bits: 4 | 8): Int8Array {
+  const kp = Math.ceil(n / 4) * 2, ps = bits === 8 ? 16 : 8;
+  const w = new Int8Array(Math.ceil(m / 8) * kp * ps);
+  for (let o = 0; o < m; o++) {
+    for (let k = 0; k < n; k++) {
+      const v = q[o * n + k], el = ((o & 7) >> 2) * 8 + (o & 3) * 2 + (k & 1), at = ((o >> 3) * kp + (k >> 1)) * ps;
+      if (bits === 8) w[at + el] = v;
+      else if (el < 8) w[at + el] |= v & 0xf;
+      else w[at + el - 8] |= (v & 0xf) << 4;
+    }
+  }
+  return w;
+}
+
 function emitDenseQuantized(step: DenseS8Step | DenseS4Step, q: Int8Array, bits: 4 | 8, ctx: WasmEmitContext): Expr {
   checkQuantized(step);
   const rows = checkRows(step);
   const n = step.inFeatures, m = step.outFeatures;
+  // contexts without `block` are the MPC controller's recorder (compiler/mpc/wasm.ts), which replays only the kernels below
+  if (ctx.block && n <= PAIR_MAX_N && checkedF32(step, q)) {
+    const pw = ctx.data(bytesOf(pairWeights(q, n, m, bits)), `${step.name}.weights`);
+    const pc = ctx.data(checkedConstants(step), `${step.name}.requant`);
+    const plut = step.lut ? ctx.data(bytesOf(step.lut), `${step.name}.lut`) : 0;
+    return ctx.call(`dense_i${bits}_t`, [
+      ctx.i32(ctx.addr(step.in)), ctx.i32(n), ctx.i32(rows), ctx.i32(pw), ctx.i32(m), ctx.i32(pc),
+      ctx.i32(step.outZeroPoint), ctx.i32(step.actMin), ctx.i32(step.actMax), ctx.i32(plut), ctx.i32(ctx.addr(step.out)),
+    ]);
+  }
   const { kernel, rowBytes, block, generic } = denseLayout(n, bits);
   const w = ctx.data(bytesOf(layoutWeights(q, n, m, bits, rowBytes, block)), `${step.name}.weights`);
   const consts = ctx.data(requantConstants(step), `${step.name}.requant`);

@@ -14,9 +14,9 @@ export function emitSoftmaxWasm(step: SoftmaxF32Step, ctx: WasmEmitContext): Exp
   ]);
 }
 
-/** softmax_s8 scratch: the 256-entry exp table, then the exponentials of 4 rows. */
+/** softmax_s8 scratch (runtime/kernels/int8_ops.ts): 1024 unused bytes, the exponentials of 4 rows, their 1 / sum vectors. */
 export function softmaxS8ScratchBytes(step: SoftmaxS8Step): number {
-  return 1024 + 16 * step.features;
+  return 1024 + 32 * step.features;
 }
 
 /** softmax_s8: the exp table is rebuilt from `base` on every call (runtime/kernels/int8_ops.ts). */

@@ -1,7 +1,8 @@
 /**
  * WASM emission for transpose: the permutation becomes output extents and input strides, size-1 dimensions
  * are dropped and output dimensions that are contiguous in the input are merged, then one call to the
- * rank-4 kernel (element size from in.dtype).
+ * rank-4 kernel (element size from in.dtype), or for int8 matrix transposes (batched) to transpose_s8
+ * (runtime/kernels/int8_ops.ts: 8 x 8 blocks in registers).
  */
 import type { Expr, WasmEmitContext } from '../../backends/wasm/context.js';
 import { elementBytes } from '../../backends/wasm/context.js';
@@ -37,6 +38,13 @@ export function emitTransposeWasm(step: TransposeStep, ctx: WasmEmitContext): Ex
   }
   const size = elementBytes(step.in);
   const { extents, strides } = transposeLoops(shape, perm);
+  // [B][R][C] -> [B][C][R]: output extents [(B,) C, R], input strides [(R C,) 1, C]
+  const k = extents.length;
+  if (size === 1 && (k === 2 || k === 3) && strides[k - 2] === 1 && strides[k - 1] === extents[k - 2] && (k === 2 || strides[0] === extents[1] * extents[2])) {
+    return ctx.call('transpose_s8', [
+      ctx.i32(ctx.addr(step.in)), ctx.i32(ctx.addr(step.out)), ctx.i32(k === 3 ? extents[0] : 1), ctx.i32(extents[k - 1]), ctx.i32(extents[k - 2]),
+    ]);
+  }
   if (extents.length > 4) fail(`program step '${step.name}': transpose of [${shape}] by [${perm}] needs ${extents.length} loops; the WASM kernel handles 4`);
   while (extents.length < 4) { extents.unshift(1); strides.unshift(0); }
   return ctx.call('transpose', [
