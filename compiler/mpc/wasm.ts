@@ -49,6 +49,7 @@ function recordInt8Model(program: Program, addr: (ref: BufferRef) => number, dat
     f32: (v) => { bits.setFloat32(0, v, true); return values.push(bits.getInt32(0, true)) - 1; },
     f64: () => fail('internal error: an int8 MPC forward model step passes an f64'),
     nop: () => -1,
+    supports: (kernel) => kernel in KERNEL_CODE,
     call: (kernel, args: Expr[]) => {
       if (!(kernel in KERNEL_CODE)) fail(`int8 MPC forward model: kernel '${kernel}' is not supported by the MPC controller`);
       if (args.length > MSTEP_WORDS - 1) fail(`internal error: kernel '${kernel}' takes ${args.length} arguments`);

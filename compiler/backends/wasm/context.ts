@@ -23,6 +23,11 @@ export interface WasmEmitContext {
   call(kernel: string, args: Expr[]): Expr;
   /** several statements run in order (a step made of more than one kernel call; the model linker provides it) */
   block?(exprs: Expr[]): Expr;
+  /**
+   * whether `call` can reach this kernel: contexts that replay a fixed kernel set (the MPC controller's recorder,
+   * compiler/mpc/wasm.ts) say so, and emitters then pick another kernel; absent = every kernel of build/kernels.wasm
+   */
+  supports?(kernel: string): boolean;
 }
 
 export function bytesOf(a: Int8Array | Int16Array | Int32Array | Float32Array | Uint8Array): Uint8Array {

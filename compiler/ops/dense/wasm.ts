@@ -152,8 +152,7 @@ function emitDenseQuantized(step: DenseS8Step | DenseS4Step, q: Int8Array, bits:
   checkQuantized(step);
   const rows = checkRows(step);
   const n = step.inFeatures, m = step.outFeatures;
-  // contexts without `block` are the MPC controller's recorder (compiler/mpc/wasm.ts), which replays only the kernels below
-  if (ctx.block && n <= PAIR_MAX_N && checkedF32(step, q)) {
+  if ((ctx.supports?.(`dense_i${bits}_t`) ?? true) && n <= PAIR_MAX_N && checkedF32(step, q)) {
     const pw = ctx.data(bytesOf(pairWeights(q, n, m, bits)), `${step.name}.weights`);
     const pc = ctx.data(checkedConstants(step), `${step.name}.requant`);
     const plut = step.lut ? ctx.data(bytesOf(step.lut), `${step.name}.lut`) : 0;
