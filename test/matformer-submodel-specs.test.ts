@@ -135,6 +135,14 @@ describe('bad input is one line with the numbers', () => {
     expectOneLine(() => importCheckpoint(variant('big', 'matlm-tiny', (c) => { c.matformer = { granularities: [64, 1024] }; })), /granularity 1024 exceeds mlp_hidden_size 512/);
     expectOneLine(() => importCheckpoint(variant('plain', 'matbert-tiny', (c) => { delete c.matformer; })), /model_type "bert" is supported for MatFormer checkpoints only/);
     expectOneLine(() => importCheckpoint(variant('swiglu', 'matlm-tiny', (c) => { c.activation_type = 'swiglu'; })), /activation_type = "swiglu" is not supported/);
+    // every OLMo option tinyforge does not compute is refused by name, never silently ignored
+    const refused: Array<[string, unknown, RegExp]> = [
+      ['block_type', 'llama', /block_type = "llama" is not supported/], ['alibi', true, /alibi = true is not supported \(ALiBi/],
+      ['rope', false, /rope = false is not supported/], ['multi_query_attention', true, /multi_query_attention = true is not supported/],
+      ['attention_layer_norm', true, /attention_layer_norm = true is not supported/], ['layer_norm_type', 'rms', /layer_norm_type = "rms" is not supported/],
+      ['layer_norm_with_affine', false, /layer_norm_with_affine = false is not supported/], ['clip_qkv', 8, /clip_qkv = 8 is not supported/],
+    ];
+    for (const [field, value, re] of refused) expectOneLine(() => importCheckpoint(variant(`olmo-${field}`, 'matlm-tiny', (c) => { c[field] = value; })), re);
     expectOneLine(() => importMatformerCheckpoint(join(FIX, 'matlm-tiny'), { sequenceLength: 65 }), /sequence length 65 exceeds max_sequence_length 64/);
   });
 });

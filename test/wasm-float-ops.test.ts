@@ -13,27 +13,16 @@ import { importCheckpoint } from '../compiler/frontends/index.js';
 import { readSafetensors, toFloat32 } from '../compiler/io/safetensors.js';
 import { transposeLoops } from '../compiler/ops/transpose/wasm.js';
 import { lowerFloat } from '../compiler/plan/lower.js';
-import type { BufferRef, DenseS8Step, DType, Program, Step } from '../compiler/plan/program.js';
+import type { BufferRef, DenseS8Step, Program } from '../compiler/plan/program.js';
 import { quantizeMultiplier } from '../compiler/quant/fixedpoint.js';
-import { load, type TinyforgeWasmMetadata } from '../runtime/index.js';
+import { load } from '../runtime/index.js';
 import { rng } from './helpers/random-program.js';
+import { ArenaProgramBuilder, runRaw } from './helpers/program-builder.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
-const align16 = (n: number) => (n + 15) & ~15;
 
 /** Builds a one-input, one-output float program over arena buffers it hands out. */
-class ProgramBuilder {
-  private arenaBytes = 0;
-  readonly steps: Step[] = [];
-  constructor(readonly inLen: number, readonly outLen: number) {}
-  get input(): BufferRef { return { space: 'input', offset: 0, dtype: 'float32', length: this.inLen }; }
-  get output(): BufferRef { return { space: 'output', offset: 0, dtype: 'float32', length: this.outLen }; }
-  arena(dtype: DType, length: number): BufferRef {
-    const ref: BufferRef = { space: 'arena', offset: this.arenaBytes, dtype, length };
-    this.arenaBytes += align16(length * (dtype === 'int8' ? 1 : 4));
-    return ref;
-  }
-  add(step: Step): this { this.steps.push(step); return this; }
+class ProgramBuilder extends ArenaProgramBuilder {
   /** float32 input -> int8 arena buffer (scale 1/16) */
   toInt8(src: BufferRef): BufferRef {
     const q = this.arena('int8', src.length);
@@ -43,27 +32,9 @@ class ProgramBuilder {
   fromInt8(src: BufferRef): this {
     return this.add({ op: 'dequantize', name: 'dq', in: src, out: this.output, scale: 0.0625, zeroPoint: 3 });
   }
-  build(name: string, inShape: number[] = [this.inLen], outShape: number[] = [this.outLen]): Program {
-    return {
-      format: 'tinyforge-program/1', name, quant: 'float32',
-      input: { name: 'x', shape: inShape, dtype: 'float32' }, output: { name: 'y', shape: outShape, dtype: 'float32' },
-      arenaBytes: align16(this.arenaBytes), steps: this.steps,
-    };
-  }
 }
 
 const randn = (r: () => number, n: number, scale = 1, offset = 0) => Float32Array.from({ length: n }, () => offset + (r() * 2 - 1) * scale);
-
-/** Runs the module without the runtime wrapper so every arena buffer can be compared, not only the output. */
-async function runRaw(bytes: Uint8Array, x: Float32Array): Promise<{ meta: TinyforgeWasmMetadata; memory: ArrayBuffer }> {
-  const module = await WebAssembly.compile(new Uint8Array(bytes));
-  const meta = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, 'tinyforge')[0])) as TinyforgeWasmMetadata;
-  const instance = await WebAssembly.instantiate(module, {});
-  const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
-  new Float32Array(memory, meta.inputs[0].address, x.length).set(x);
-  (instance.exports.run as () => void)();
-  return { meta, memory };
-}
 
 function view(buf: ArrayBuffer, base: number, ref: BufferRef): Float32Array | Int8Array | Int32Array {
   const at = base + ref.offset;

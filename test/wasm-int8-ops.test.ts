@@ -9,26 +9,15 @@ import { emitWasm } from '../compiler/backends/wasm/index.js';
 import { executeProgram } from '../compiler/exec/program.js';
 import type { ProgramMemory } from '../compiler/exec/memory.js';
 import { packInt4 } from '../compiler/ops/dense/quantize.js';
-import type { BufferRef, DenseS4Step, DenseS8Step, DType, Program, Step } from '../compiler/plan/program.js';
+import type { BufferRef, DenseS4Step, DenseS8Step, Program } from '../compiler/plan/program.js';
 import { quantizeMultiplier, quantizeMultiplierCompact } from '../compiler/quant/fixedpoint.js';
-import { load, type TinyforgeWasmMetadata } from '../runtime/index.js';
+import { load } from '../runtime/index.js';
 import { rng } from './helpers/random-program.js';
-
-const align16 = (n: number) => (n + 15) & ~15;
+import { ArenaProgramBuilder, runRaw } from './helpers/program-builder.js';
 
 /** One float input, one float output, arena buffers handed out in order. */
-class Builder {
-  private arenaBytes = 0;
-  readonly steps: Step[] = [];
-  constructor(readonly inLen: number, readonly outLen: number) {}
-  get input(): BufferRef { return { space: 'input', offset: 0, dtype: 'float32', length: this.inLen }; }
-  get output(): BufferRef { return { space: 'output', offset: 0, dtype: 'float32', length: this.outLen }; }
-  arena(dtype: DType, length: number): BufferRef {
-    const ref: BufferRef = { space: 'arena', offset: this.arenaBytes, dtype, length };
-    this.arenaBytes += align16(length * (dtype === 'int8' ? 1 : 4));
-    return ref;
-  }
-  add(step: Step): this { this.steps.push(step); return this; }
+class Builder extends ArenaProgramBuilder {
+  protected override readonly quant = 'int8';
   /** float slice of the input -> int8 arena buffer */
   q(src: BufferRef, scale: number, zeroPoint: number, length = src.length, offset = 0): BufferRef {
     const out = this.arena('int8', length);
@@ -38,23 +27,6 @@ class Builder {
   dq(src: BufferRef, scale = 1 / 32, zeroPoint = 0): this {
     return this.add({ op: 'dequantize', name: 'dq', in: src, out: { ...this.output, length: src.length }, scale, zeroPoint });
   }
-  build(name: string): Program {
-    return {
-      format: 'tinyforge-program/1', name, quant: 'int8',
-      input: { name: 'x', shape: [this.inLen], dtype: 'float32' }, output: { name: 'y', shape: [this.outLen], dtype: 'float32' },
-      arenaBytes: align16(this.arenaBytes), steps: this.steps,
-    };
-  }
-}
-
-async function runRaw(bytes: Uint8Array, x: Float32Array): Promise<{ meta: TinyforgeWasmMetadata; memory: ArrayBuffer }> {
-  const module = await WebAssembly.compile(new Uint8Array(bytes));
-  const meta = JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(module, 'tinyforge')[0])) as TinyforgeWasmMetadata;
-  const instance = await WebAssembly.instantiate(module, {});
-  const memory = (instance.exports.memory as WebAssembly.Memory).buffer;
-  new Float32Array(memory, meta.inputs[0].address, x.length).set(x);
-  (instance.exports.run as () => void)();
-  return { meta, memory };
 }
 
 const bytesAt = (buf: ArrayBuffer, at: number, ref: BufferRef) => new Uint8Array(buf, at, ref.length * (ref.dtype === 'int8' ? 1 : 4));

@@ -276,11 +276,11 @@ export async function verifyOnBoard(c: Connection, v: Vectors): Promise<VerifyRe
   if (v.inputs[0].length !== a.inSize) fail(`${v.file}: vectors have ${v.inputs[0].length} inputs per sample, the model on the board (${a.name}) takes ${a.inSize}`);
   // one sample per request: the board starts every request from the model's initial state, and check vectors
   // are independent samples (each from the initial state), which matters for stateful models (SVDF / LSTM)
-  const single = <T>(xs: T[]): T[][] => xs.map((x) => [x]);
   const instructions: number[] = [];
   const outs: Float32Array[] = [];
-  for (const b of single(v.inputs)) {
-    const r = await session.run('float32', b.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength)), a.outSize * 4);
+  const bytes = (x: ArrayBufferView) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  for (const x of v.inputs) {
+    const r = await session.run('float32', [bytes(x)], a.outSize * 4);
     for (const s of r) { instructions.push(s.instructions); outs.push(new Float32Array(s.out.buffer.slice(s.out.byteOffset, s.out.byteOffset + s.out.byteLength))); }
   }
   let floatBitExact = 0, floatCompared = 0, floatMaxAbsDiff = 0;
@@ -299,8 +299,8 @@ export async function verifyOnBoard(c: Connection, v: Vectors): Promise<VerifyRe
   if (a.int8 && v.inputsQ && v.expectedQ) {
     const instr: number[] = [];
     let exact = 0, compared = 0, idx = 0;
-    for (const b of single(v.inputsQ)) {
-      const r = await session.run('int8', b.map((x) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength)), a.int8OutSize);
+    for (const x of v.inputsQ) {
+      const r = await session.run('int8', [bytes(x)], a.int8OutSize);
       for (const s of r) {
         instr.push(s.instructions);
         const want = v.expectedQ[idx++];

@@ -23,7 +23,8 @@ static inline int32_t tf_trunc_sat(float h) {
 #else
 #define TF_SAT8(v) ((v) < -128 ? -128 : (v) > 127 ? 127 : (v))
 #endif
-static inline int8_t tf_round_s8(float t) {
+/* t rounded half away from zero (f32 add of 0.5 to |t|, truncation saturating to int32, NaN -> 0) */
+static inline int32_t tf_round_half_away(float t) {
   union { float f; int32_t i; } b;
 #if defined(__GNUC__)
   int32_t r = tf_trunc_sat(__builtin_fabsf(t) + 0.5f), sg;
@@ -32,7 +33,10 @@ static inline int8_t tf_round_s8(float t) {
 #endif
   b.f = t;
   sg = b.i >> 31;
-  r = (r ^ sg) - sg;
+  return (r ^ sg) - sg;
+}
+static inline int8_t tf_round_s8(float t) {
+  int32_t r = tf_round_half_away(t);
   return (int8_t)TF_SAT8(r);
 }
 `;
@@ -50,4 +54,20 @@ export function asmFunctionC(name: string, body: string[]): string {
     ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
     `.size ${name}, .-${name}`, '.popsection',
   ].map((l) => `  "${l}\\n"`).join('\n');
+}
+
+/**
+ * One Thumb-2 routine: the assembler version under TF_DSP_ASM (Cortex-M4 builds), else `fallback`, its C model
+ * with the same arithmetic (host builds and -DTF_NO_ASM), a definition of `name` with parameters `params`.
+ */
+export function dspAsmOrC(name: string, params: string, body: string[], fallback: string): string {
+  return `#if defined(TF_DSP_ASM)
+void ${name}${params};
+__asm__(
+${asmFunctionC(name, body)}
+);
+#else
+${fallback}
+#endif
+`;
 }

@@ -30,6 +30,23 @@ export interface CHostOptions {
 
 export const HOST_CFLAGS = ['-O2', '-std=c99', '-Wall', '-Wextra', '-Werror', '-ffp-contract=off'];
 
+/**
+ * The harnesses' float-API loop: `count` samples read from f into in[], run, their outputs printed as
+ * "O <hex float bits>..." lines (bit-exact comparison on the TS side).
+ */
+export const floatSampleLoop = (count: string): string => `  for (s = 0; s < ${count}; s++) {
+    uint32_t bits;
+    if (fread(in, sizeof(float), TF_MODEL_INPUT_SIZE, f) != TF_MODEL_INPUT_SIZE) return 3;
+    if (tf_model_run(in, out) != 0) return 4;
+    printf("O");
+    for (i = 0; i < TF_MODEL_OUTPUT_SIZE; i++) {
+      memcpy(&bits, &out[i], 4);
+      printf(" %08lx", (unsigned long)bits);
+    }
+    printf("\\n");
+  }
+`;
+
 const HARNESS = `/* tinyforge host harness: argv[1] = samples file (all float inputs, then all int8 inputs), argv[2] = count */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,18 +62,10 @@ int main(int argc, char **argv) {
   f = fopen(argv[1], "rb");
   if (!f) return 2;
   n = atol(argv[2]);
-  for (s = 0; s < n; s++) {
-    uint32_t bits;
-    if (fread(in, sizeof(float), TF_MODEL_INPUT_SIZE, f) != TF_MODEL_INPUT_SIZE) return 3;
-    if (tf_model_run(in, out) != 0) return 4;
-    printf("O");
-    for (i = 0; i < TF_MODEL_OUTPUT_SIZE; i++) {
-      memcpy(&bits, &out[i], 4);
-      printf(" %08lx", (unsigned long)bits);
-    }
-    printf("\\n");
-  }
-#if TF_MODEL_INT8
+${floatSampleLoop('n')}#if TF_MODEL_INT8
+#if TF_MODEL_STATEFUL
+  tf_model_reset(); /* the int8 samples start from the initial state too */
+#endif
   for (s = 0; s < n; s++) {
     static int8_t qin[TF_MODEL_INT8_INPUT_SIZE], qout[TF_MODEL_INT8_OUTPUT_SIZE];
     if (fread(qin, 1, TF_MODEL_INT8_INPUT_SIZE, f) != TF_MODEL_INT8_INPUT_SIZE) return 3;

@@ -7,7 +7,7 @@
 import { fail } from '../../errors.js';
 import type { Program } from '../../plan/program.js';
 import { elementCount } from '../../plan/program.js';
-import { buildAndRunOnHost, type CHostOptions } from './host.js';
+import { buildAndRunOnHost, floatSampleLoop, type CHostOptions } from './host.js';
 import { integerApi, integerApiValues } from './tflite-api.js';
 import { INT_LIMITS } from './tflite-helpers.js';
 
@@ -48,18 +48,7 @@ int main(int argc, char **argv) {
   if (!f) return 2;
   nf = atol(argv[2]);
   ni = atol(argv[3]);
-  for (s = 0; s < nf; s++) {
-    uint32_t bits;
-    if (fread(in, sizeof(float), TF_MODEL_INPUT_SIZE, f) != TF_MODEL_INPUT_SIZE) return 3;
-    if (tf_model_run(in, out) != 0) return 4;
-    printf("O");
-    for (i = 0; i < TF_MODEL_OUTPUT_SIZE; i++) {
-      memcpy(&bits, &out[i], 4);
-      printf(" %08lx", (unsigned long)bits);
-    }
-    printf("\\n");
-  }
-#if TF_MODEL_INT
+${floatSampleLoop('nf')}#if TF_MODEL_INT
 #if TF_MODEL_STATEFUL
   tf_model_reset(); /* the integer samples start from the initial state too */
 #endif

@@ -33,7 +33,7 @@ import { fail } from '../../errors.js';
 import type { DenseF32Step, DenseS4Step, DenseS8Step } from '../../plan/program.js';
 import { unpackInt4 } from './quantize.js';
 import { cConstArray, cFloat, cHex32, cInt32, type CStepEmission } from '../../backends/c/cformat.js';
-import { asmFunctionC } from '../../backends/c/helpers.js';
+import { asmFunctionC, dspAsmOrC } from '../../backends/c/helpers.js';
 
 export type DenseS8Kernel = 'portable' | 'dsp-int8' | 'dsp-int16';
 
@@ -225,17 +225,9 @@ function w16FusedRoutine(lut: boolean): string {
     'subs lr, lr, #1', `bne ${L}_p`,
     'add sp, sp, #32', 'pop {r4-r11, pc}',
   ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}(const tf_w16ctl_t *c);
-__asm__(
-${asmFunctionC(name, body)}
-);
-#else
-static void ${name}(const tf_w16ctl_t *c) {
+  return dspAsmOrC(name, '(const tf_w16ctl_t *c)', body, `static void ${name}(const tf_w16ctl_t *c) {
   tf_dot2q_w16_c(c);
-}
-#endif
-`;
+}`);
 }
 
 const DOT2Q_W16_C = `/* Arguments of the fused int16-weight routines (read by offset: keep the order). */
@@ -326,23 +318,9 @@ function quadRoutine(nblk: number, acc: boolean): string {
     'add sp, sp, #16', 'pop {r4-r11, pc}',
   );
   const sig = `(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx)`;
-  const asm = [
-    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
-    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
-    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
-    `.size ${name}, .-${name}`, '.popsection',
-  ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}${sig};
-__asm__(
-${asm.map((l) => `  "${l}\\n"`).join('\n')}
-);
-#else
-static void ${name}${sig} {
+  return dspAsmOrC(name, sig, body, `static void ${name}${sig} {
   tf_dot4_w8_c(xb, w, s, quads, nx, ${nblk}, ${acc ? 1 : 0});
-}
-#endif
-`;
+}`);
 }
 
 /** Name of the quad routine with fused requantization (see quadFusedRoutine). */
@@ -397,17 +375,9 @@ function quadFusedRoutine(nblk: number, acc: boolean, lut: boolean): string {
     'ldr r3, [sp, #4]', 'subs r3, r3, #1', 'str r3, [sp, #4]', `bne ${L}_q`,
     'add sp, sp, #32', 'pop {r4-r11, pc}',
   );
-  return `#if defined(TF_DSP_ASM)
-void ${name}(const tf_q4ctl_t *c);
-__asm__(
-${asmFunctionC(name, body)}
-);
-#else
-static void ${name}(const tf_q4ctl_t *c) {
+  return dspAsmOrC(name, '(const tf_q4ctl_t *c)', body, `static void ${name}(const tf_q4ctl_t *c) {
   tf_dot4q_c(c, ${nblk}, ${acc ? 1 : 0});
-}
-#endif
-`;
+}`);
 }
 
 const DOT4Q_C = `/* Arguments of the fused quad routines (read by offset: keep the order). */
@@ -790,13 +760,7 @@ function x2Routine(): string {
     'ldr r3, [sp, #48]', 'cmp r1, r3', `bne ${L}_q`,
     'add sp, sp, #56', 'pop {r4-r11, pc}',
   ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}(const tf_q8ctl_t *c);
-__asm__(
-${asmFunctionC(name, body)}
-);
-#else
-/* C model of tf_q8x2 (same arithmetic and output layout) */
+  return dspAsmOrC(name, '(const tf_q8ctl_t *c)', body, `/* C model of tf_q8x2 (same arithmetic and output layout) */
 static void ${name}(const tf_q8ctl_t *c) {
   uint32_t *xb = c->xb, *s = c->s, x1 = 0, x2 = 0, v, a, b;
   const uint32_t *w = c->w;
@@ -842,9 +806,7 @@ static void ${name}(const tf_q8ctl_t *c) {
     }
     s += 8;
   }
-}
-#endif
-`;
+}`);
 }
 
 /**
@@ -874,13 +836,7 @@ function x1Routine(): string {
     'ldr r6, [sp, #20]', 'cmp r1, r6', `bne ${L}_q`,
     'add sp, sp, #24', 'pop {r4-r11, pc}',
   ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}(const tf_q8ctl_t *c);
-__asm__(
-${asmFunctionC(name, body)}
-);
-#else
-/* C model of tf_q8x1 */
+  return dspAsmOrC(name, '(const tf_q8ctl_t *c)', body, `/* C model of tf_q8x1 */
 static void ${name}(const tf_q8ctl_t *c) {
   uint32_t *s = c->s, t[4];
   int32_t q, k;
@@ -892,9 +848,7 @@ static void ${name}(const tf_q8ctl_t *c) {
     }
     s += 8;
   }
-}
-#endif
-`;
+}`);
 }
 
 /** Requantization of one channel of both rows (asm lines): sums in `a1`/`a2`, `form` turns a sum into
@@ -932,13 +886,7 @@ function rqRoutine(): string {
     ...loop(true, 'l'), ...loop(false, 'n'),
     '9:', 'add sp, sp, #4', 'pop {r4-r11, pc}',
   ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}(const tf_rqctl_t *c);
-__asm__(
-${asmFunctionC(name, body)}
-);
-#else
-/* C model of tf_rq8x2 */
+  return dspAsmOrC(name, '(const tf_rqctl_t *c)', body, `/* C model of tf_rq8x2 */
 static void ${name}(const tf_rqctl_t *c) {
   const uint32_t *s = c->s;
   const int32_t *t = c->t;
@@ -957,9 +905,7 @@ static void ${name}(const tf_rqctl_t *c) {
       }
     }
   }
-}
-#endif
-`;
+}`);
 }
 
 const DENSE8_COMMON = `#if defined(__ARM_FEATURE_DSP)
@@ -1323,23 +1269,9 @@ function quadS4Routine(nblk: number, acc: boolean): string {
     'add sp, sp, #16', 'pop {r4-r11, pc}',
   );
   const sig = `(const uint32_t *xb, const uint32_t *w, uint32_t *s, int32_t quads, uint32_t nx)`;
-  const asm = [
-    `.pushsection .text.${name},\\"ax\\",%progbits`, '.syntax unified', '.thumb', '.p2align 2',
-    `.global ${name}`, `.type ${name}, %function`, '.thumb_func', `${name}:`,
-    ...body.map((l) => (l.endsWith(':') ? l : `  ${l}`)),
-    `.size ${name}, .-${name}`, '.popsection',
-  ];
-  return `#if defined(TF_DSP_ASM)
-void ${name}${sig};
-__asm__(
-${asm.map((l) => `  "${l}\\n"`).join('\n')}
-);
-#else
-static void ${name}${sig} {
+  return dspAsmOrC(name, sig, body, `static void ${name}${sig} {
   tf_dot4_w4_c(xb, w, s, quads, nx, ${nblk}, ${acc ? 1 : 0});
-}
-#endif
-`;
+}`);
 }
 
 const DOT4_W4_C = `#if !defined(TF_DSP_ASM)

@@ -5,7 +5,7 @@ import { ROUND_S8_HELPER } from '../../backends/c/helpers.js';
 
 /**
  * `static void <fn>(const float *x, int8_t *q)`: true division (not a reciprocal multiply), then
- * roundToInt8's arithmetic (tf_trunc_sat(|t| + 0.5) with the sign of t, see ROUND_S8_HELPER) saturated to
+ * roundToInt8's arithmetic (tf_round_half_away, ROUND_S8_HELPER) saturated to
  * [-512, 511] before the zero point is added: equal to clamping t to [-256, 256] first, since any
  * |t| >= 256 ends at -128 or 127 either way.
  */
@@ -14,16 +14,7 @@ export function emitQuantizeC(step: QuantizeStep, fn: string): CStepEmission {
 static void ${fn}(const float *x, int8_t *q) {
   int32_t i;
   for (i = 0; i < ${step.out.length}; i++) {
-    float t = x[i] / ${cFloat(step.scale)};
-    union { float f; int32_t i; } b;
-#if defined(__GNUC__)
-    int32_t r = tf_trunc_sat(__builtin_fabsf(t) + 0.5f), sg;
-#else
-    int32_t r = tf_trunc_sat((t < 0.0f ? -t : t) + 0.5f), sg;
-#endif
-    b.f = t;
-    sg = b.i >> 31;
-    r = (r ^ sg) - sg;
+    int32_t r = tf_round_half_away(x[i] / ${cFloat(step.scale)});
     r = r < -512 ? -512 : r > 511 ? 511 : r;
     r += ${step.zeroPoint};
     q[i] = (int8_t)TF_SAT8(r);
